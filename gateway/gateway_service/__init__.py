@@ -1,0 +1,1 @@
+"""Gateway: the only public entry of the backend."""

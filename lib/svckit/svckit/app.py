@@ -1,0 +1,55 @@
+"""The factory shape every service shares: error handlers, middleware, health, feed, its routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from svckit.db import Database
+from svckit.errors import install_error_handlers
+from svckit.feed import feed_router
+from svckit.health import health_router
+from svckit.idempotency import install_idempotency
+from svckit.identity import identity_router
+from svckit.kit import ServiceKit
+from svckit.logs import configure_logging
+from svckit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from svckit.platform_tables import PlatformTables
+from svckit.settings import ServiceSettings
+
+
+def create_service_app(
+    *, service: str, schema: str, settings: ServiceSettings, tables: PlatformTables, alembic_ini: Path,
+    routers: Sequence[APIRouter], description: str, version: str = "0.1.0", database: Database | None = None,
+) -> FastAPI:
+    """Build a service app. Nothing connects here: the database is opened in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service, settings.log_level)
+        db = database or Database.connect(
+            settings.database_url, schema=schema, pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow, statement_timeout_ms=settings.db_statement_timeout_ms,
+            application_name=service,
+        )
+        app.state.kit = ServiceKit(service, db, tables, settings.internal_token_secret.get_secret_value(), alembic_ini)
+        try:
+            yield
+        finally:
+            if database is None:
+                await db.dispose()
+
+    app = FastAPI(title=f"{service} service", description=description, version=version, lifespan=lifespan)
+    install_error_handlers(app)
+    install_idempotency(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router())
+    app.include_router(feed_router())
+    app.include_router(identity_router())
+    for router in routers:
+        app.include_router(router)
+    return app

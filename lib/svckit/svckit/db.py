@@ -1,0 +1,58 @@
+"""Async engine and session factory, created in the app's lifespan (never at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def async_url(dsn: str) -> URL:
+    """Accept plain libpq-style DSNs and point them at the asyncpg driver."""
+    url = make_url(dsn)
+    if url.drivername in {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"}:
+        url = url.set(drivername="postgresql+asyncpg")
+    if url.drivername != "postgresql+asyncpg":
+        raise ValueError(f"only PostgreSQL is supported, got {url.drivername!r}")
+    return url
+
+
+def create_engine_for(
+    dsn: str, *, schema: str, pool_size: int = 10, max_overflow: int = 10, statement_timeout_ms: int = 30_000,
+    application_name: str | None = None,
+) -> AsyncEngine:
+    return create_async_engine(
+        async_url(dsn),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {
+                # Unqualified names resolve to the service's own schema and nothing else.
+                "search_path": schema,
+                "statement_timeout": str(statement_timeout_ms),
+                "timezone": "UTC",
+                "application_name": application_name or schema,
+            }
+        },
+    )
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    schema: str
+
+    @classmethod
+    def connect(cls, dsn: str, *, schema: str, **engine_options: int | str) -> Database:
+        engine = create_engine_for(dsn, schema=schema, **engine_options)  # type: ignore[arg-type]
+        return cls.from_engine(engine, schema=schema)
+
+    @classmethod
+    def from_engine(cls, engine: AsyncEngine, *, schema: str) -> Database:
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=False), schema)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

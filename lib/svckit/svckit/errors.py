@@ -1,0 +1,156 @@
+"""Typed domain errors and their one rendering as RFC 9457 problem+json.
+
+Domain and persistence code raise these; no `HTTPException` below the API layer.
+Every problem carries a stable machine `code` clients can switch on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from svckit.requestid import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("svckit.errors")
+
+
+class DomainError(Exception):
+    """Base of every expected error; subclasses fix the HTTP status and a default code."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.extra = extra
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status, code, title = 413, "payload_too_large", "Request body too large"
+
+
+class Unprocessable(DomainError):
+    status, code, title = 422, "unprocessable", "Request cannot be processed"
+
+
+class TooManyRequests(DomainError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class ServiceUnavailable(DomainError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class GatewayTimeout(DomainError):
+    status, code, title = 504, "upstream_timeout", "Upstream timed out"
+
+
+def problem_body(
+    *, status: int, code: str, title: str, detail: str, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    *, status: int, code: str, title: str, detail: str, instance: str | None = None,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:
+    body = problem_body(status=status, code=code, title=title, detail=detail, instance=instance, **extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    # ("body", "premium", "amount") -> "premium.amount"; keep "query."/"header." prefixes visible.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+        instance=request.url.path, headers=headers, **exc.extra,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_path(err.get("loc", ())), "rule": err.get("type", "invalid"), "message": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return problem_response(
+        status=422, code="validation_failed", title="Invalid request",
+        detail=f"Invalid value for: {fields}", instance=request.url.path, errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    code = codes.get(exc.status_code, f"http_{exc.status_code}")
+    detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
+    return problem_response(
+        status=exc.status_code, code=code, title=detail, detail=detail, instance=request.url.path,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The trace goes to our log with the request id; the client only learns that it failed.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        status=500, code="internal_error", title="Internal error",
+        detail="The request failed on our side; quote the request id when reporting it.",
+        instance=request.url.path,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

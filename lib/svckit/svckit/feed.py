@@ -1,0 +1,92 @@
+"""The change feed over HTTP, and the consumer that applies another service's feed exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from svckit.db import Database
+from svckit.kit import kit_of
+from svckit.outbox import FeedEvent, FeedPage, read_feed
+from svckit.platform_tables import PlatformTables
+from svckit.routing import SessionDep, service_router
+
+log = logging.getLogger("svckit.feed")
+MAX_FEED_PAGE = 1000
+
+
+def feed_router() -> APIRouter:
+    router = service_router(prefix="/internal", tags=["change feed"])
+
+    @router.get("/feed", response_model=FeedPage)
+    async def change_feed(
+        request: Request, session: SessionDep,
+        after: Annotated[str | None, Query(description="Cursor of the last event processed")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_FEED_PAGE)] = 100,
+    ) -> FeedPage:
+        """Events of this service in commit-safe order, after the given cursor (at-least-once)."""
+        return await read_feed(session, kit_of(request).tables, after, limit)
+
+    return router
+
+
+FetchPage = Callable[[str | None, int], Awaitable[FeedPage]]
+HandleEvent = Callable[[AsyncSession, FeedEvent], Awaitable[None]]
+
+
+class FeedConsumer:
+    """Applies each event of one source once: the handler's effect, the processed id and the
+    cursor commit together, and an id already recorded is skipped on redelivery."""
+
+    def __init__(self, db: Database, tables: PlatformTables, source: str, fetch: FetchPage,
+                 handle: HandleEvent) -> None:
+        self.db, self.tables, self.source, self.fetch, self.handle = db, tables, source, fetch, handle
+
+    async def cursor(self) -> str | None:
+        async with self.db.sessionmaker() as session:
+            t = self.tables.feed_cursor
+            return (await session.execute(select(t.c.cursor).where(t.c.source == self.source))).scalar()
+
+    async def poll_once(self, limit: int = 100) -> int:
+        """Fetch one page after the stored cursor and apply it; returns how many events took effect."""
+        page = await self.fetch(await self.cursor(), limit)
+        if not page.events:
+            return 0
+        applied = 0
+        async with self.db.sessionmaker.begin() as session:
+            consumed, cursors = self.tables.consumed, self.tables.feed_cursor
+            for event in page.events:
+                fresh = await session.execute(
+                    insert(consumed).values(source=self.source, event_id=event.id)
+                    .on_conflict_do_nothing().returning(consumed.c.event_id)
+                )
+                if fresh.first() is not None:
+                    await self.handle(session, event)
+                    applied += 1
+            await session.execute(
+                insert(cursors).values(source=self.source, cursor=page.next_cursor)
+                .on_conflict_do_update(index_elements=[cursors.c.source],
+                                       set_={"cursor": page.next_cursor, "updated_at": func.now()})
+            )
+        return applied
+
+    async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0, limit: int = 100) -> None:
+        """Poll until `stop` is set; a failing page is retried after a pause, never skipped."""
+        while not stop.is_set():
+            try:
+                applied = await self.poll_once(limit)
+            except Exception:
+                log.exception("feed %s: page failed, will retry", self.source)
+                applied = 0
+            if applied == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+                except TimeoutError:
+                    pass

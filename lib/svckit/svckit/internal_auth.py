@@ -1,0 +1,117 @@
+"""Short-lived signed internal tokens: which service calls, for which end user, with which roles.
+
+The gateway mints one per forwarded request; services reject any call without a valid one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from svckit.errors import Forbidden, Unauthorized
+from svckit.timeutil import utcnow
+
+ALGORITHM = "HS256"
+ISSUER_PREFIX = "svc:"
+DEFAULT_TTL = timedelta(seconds=60)
+LEEWAY_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the calling service and, when a person is behind it, that person."""
+
+    service: str
+    user_id: str | None = None
+    username: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    request_id: str | None = None
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def mint_internal_token(
+    secret: str, *, caller_service: str, audience: str, user_id: str | None = None,
+    username: str | None = None, roles: frozenset[str] | set[str] = frozenset(), request_id: str | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+) -> str:
+    now = utcnow()
+    claims: dict[str, Any] = {
+        "iss": ISSUER_PREFIX + caller_service,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+        "roles": sorted(roles),
+    }
+    if user_id is not None:
+        claims["sub"] = user_id
+    if username is not None:
+        claims["name"] = username
+    if request_id is not None:
+        claims["rid"] = request_id
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_internal_token(secret: str, token: str, *, audience: str) -> Caller:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], audience=audience, leeway=LEEWAY_SECONDS,
+            options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("internal token expired", code="internal_token_expired") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthorized("internal token is for another service", code="internal_token_audience") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("internal token missing or invalid", code="internal_token_invalid") from None
+    issuer = str(claims["iss"])
+    if not issuer.startswith(ISSUER_PREFIX):
+        raise Unauthorized("internal token has an unknown issuer", code="internal_token_invalid")
+    return Caller(
+        service=issuer.removeprefix(ISSUER_PREFIX),
+        user_id=claims.get("sub"),
+        username=claims.get("name"),
+        roles=frozenset(claims.get("roles") or ()),
+        request_id=claims.get("rid"),
+    )
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def require_caller(request: Request) -> Caller:
+    """Router-level dependency: a service endpoint cannot be reached without a valid internal token."""
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("this service is only reachable with an internal token", code="internal_token_missing")
+    kit = request.app.state.kit
+    caller = verify_internal_token(kit.internal_secret, token, audience=kit.service)
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+
+
+def require_roles(*roles: str) -> Any:
+    """Dependency factory: the caller's end user must hold one of `roles`."""
+
+    async def check(caller: CallerDep) -> Caller:
+        if not caller.has_role(*roles):
+            raise Forbidden(f"requires one of the roles: {', '.join(roles)}", code="role_required")
+        return caller
+
+    return Depends(check)

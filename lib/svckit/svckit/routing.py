@@ -1,0 +1,54 @@
+"""The one place a request's transaction commits: a route class that owns the session.
+
+The session opens before the endpoint runs and commits *before* the response is returned,
+so a client never sees success for work that did not commit. Any exception rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from svckit.internal_auth import require_caller
+from svckit.kit import kit_of
+
+
+class TransactionalRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run_in_transaction(request: Request) -> Response:
+            async with kit_of(request).db.sessionmaker() as session:
+                request.state.session = session
+                try:
+                    response = await handler(request)
+                    claim = getattr(request.state, "idempotency_claim", None)
+                    if claim is not None:
+                        await claim.record(session, response)
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+                return response
+
+        return run_in_transaction
+
+
+def get_session(request: Request) -> AsyncSession:
+    session = getattr(request.state, "session", None)
+    if not isinstance(session, AsyncSession):
+        raise RuntimeError("SessionDep used on a route that is not a TransactionalRoute")
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def service_router(**kwargs: Any) -> APIRouter:
+    """A router for a service's API: transactional, and unreachable without a valid internal token."""
+    dependencies = [Depends(require_caller), *kwargs.pop("dependencies", [])]
+    return APIRouter(route_class=TransactionalRoute, dependencies=dependencies, **kwargs)

@@ -1,0 +1,1 @@
+"""Test support shared by every package's tests (loaded as a pytest plugin from the root config)."""

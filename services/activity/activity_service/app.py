@@ -1,0 +1,25 @@
+"""App factory of the activity service (run: uvicorn activity_service.app:create_app --factory)."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from activity_service.models import PLATFORM_TABLES, SCHEMA
+from activity_service.settings import ActivitySettings
+from svckit.app import create_service_app
+from svckit.db import Database
+
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+def create_app(settings: ActivitySettings | None = None, database: Database | None = None) -> FastAPI:
+    return create_service_app(
+        service="activity",
+        schema=SCHEMA,
+        settings=settings or ActivitySettings(),
+        tables=PLATFORM_TABLES,
+        alembic_ini=ALEMBIC_INI,
+        routers=[],
+        description="Activity 活动管理: daily 5-3-1 logs, customers and prospects, plans and reviews, meetings, coaching.",
+        database=database,
+    )

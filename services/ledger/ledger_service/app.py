@@ -1,0 +1,25 @@
+"""App factory of the ledger service (run: uvicorn ledger_service.app:create_app --factory)."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from ledger_service.models import PLATFORM_TABLES, SCHEMA
+from ledger_service.settings import LedgerSettings
+from svckit.app import create_service_app
+from svckit.db import Database
+
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+def create_app(settings: LedgerSettings | None = None, database: Database | None = None) -> FastAPI:
+    return create_service_app(
+        service="ledger",
+        schema=SCHEMA,
+        settings=settings or LedgerSettings(),
+        tables=PLATFORM_TABLES,
+        alembic_ini=ALEMBIC_INI,
+        routers=[],
+        description="Ledger 台帐: policies, receivables, double-entry journal, receipts, partner-bank auto-debit.",
+        database=database,
+    )

@@ -1,0 +1,25 @@
+"""App factory of the performance service (run: uvicorn performance_service.app:create_app --factory)."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from performance_service.models import PLATFORM_TABLES, SCHEMA
+from performance_service.settings import PerformanceSettings
+from svckit.app import create_service_app
+from svckit.db import Database
+
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+def create_app(settings: PerformanceSettings | None = None, database: Database | None = None) -> FastAPI:
+    return create_service_app(
+        service="performance",
+        schema=SCHEMA,
+        settings=settings or PerformanceSettings(),
+        tables=PLATFORM_TABLES,
+        alembic_ini=ALEMBIC_INI,
+        routers=[],
+        description="Performance 业绩: facts, targets, monthly commission settlement, statements, KPI, assessments, rankings.",
+        database=database,
+    )
