@@ -31,8 +31,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy lib/svckit/svckit gateway/gateway_service services/org/org_service \
-	  services/performance/performance_service services/activity/activity_service services/ledger/ledger_service
+	$(BIN)/mypy -p svckit -p gateway_service -p org_service -p performance_service -p activity_service -p ledger_service
 
 ## Benchmarks: `make bench` for all, `make bench BENCH=ledger` for one service's.
 bench: install

@@ -1,6 +1,15 @@
-"""ORM base of the gateway, bound to its own schema `gateway`."""
+"""ORM of the gateway, bound to its own schema `gateway`: accounts, login sessions, refresh tokens."""
 
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, Text, Uuid, func, text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from svckit.models import service_metadata
 from svckit.platform_tables import platform_tables
@@ -13,3 +22,52 @@ class Base(DeclarativeBase):
 
 
 PLATFORM_TABLES = platform_tables(Base.metadata)
+
+
+class User(Base):
+    """A person who logs in. Usernames are stored lower-case so uniqueness ignores case."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint("username = lower(username)", name="username_lowercase"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class AuthSession(Base):
+    """One login: the family of refresh tokens it hands out. Revoking it ends every token of the family."""
+
+    __tablename__ = "auth_session"
+    __table_args__ = (
+        # Revoking all of a user's sessions (deactivation) looks only at the live ones.
+        Index("ix_auth_session_user_id_live", "user_id", postgresql_where=text("revoked_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RefreshToken(Base):
+    """One refresh token; only its SHA-256 is stored, so a database leak yields no usable token."""
+
+    __tablename__ = "refresh_token"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth_session.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaced_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("refresh_token.id", ondelete="SET NULL"))

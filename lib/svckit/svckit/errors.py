@@ -130,7 +130,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
+             413: "payload_too_large"}
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
     detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
     return problem_response(

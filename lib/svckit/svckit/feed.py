@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -86,7 +87,5 @@ class FeedConsumer:
                 log.exception("feed %s: page failed, will retry", self.source)
                 applied = 0
             if applied == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
-                except TimeoutError:
-                    pass

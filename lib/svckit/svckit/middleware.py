@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from svckit.errors import PayloadTooLarge, problem_body
+from svckit.errors import problem_body
 from svckit.requestid import REQUEST_ID_HEADER, accept_or_new, set_request_id
 
 access_log = logging.getLogger("svckit.access")
@@ -30,11 +32,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 raw = list(message.get("headers") or [])
                 raw.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
                 message["headers"] = raw
@@ -42,6 +45,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Rendered here, inside the request's context, so the 500 still carries its request id.
+            access_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if response_started:
+                raise
+            await _send_problem(send_with_id, problem_body(
+                status=500, code="internal_error", title="Internal error",
+                detail="The request failed on our side; quote the request id when reporting it.",
+                instance=scope["path"]), 500)
         finally:
             access_log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
@@ -75,7 +87,9 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge(f"Request body exceeds {self.max_bytes} bytes")
+                    # Starlette's HTTPException is the one FastAPI lets through from body parsing,
+                    # so the app's own handler renders it as a payload_too_large problem.
+                    raise HTTPException(413, f"Request body exceeds {self.max_bytes} bytes")
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -85,17 +99,21 @@ class BodySizeLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except PayloadTooLarge:
+        except HTTPException as error:
+            if error.status_code != 413 or response_started:
+                raise
             if not response_started:
                 await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        import json
-
-        body = json.dumps(problem_body(
+        await _send_problem(send, problem_body(
             status=413, code="payload_too_large", title="Request body too large",
             detail=f"Request body exceeds {self.max_bytes} bytes", instance=scope["path"],
-        )).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        ), 413)
+
+
+async def _send_problem(send: Send, problem: dict[str, object], status: int) -> None:
+    body = json.dumps(problem).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -29,7 +29,7 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, float) or not isinstance(self.amount, Decimal):
+        if not isinstance(self.amount, Decimal):
             raise TypeError("Money amount must be a Decimal (never a float)")
         if not self.amount.is_finite():
             raise ValueError("Money amount must be finite")

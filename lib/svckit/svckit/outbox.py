@@ -98,7 +98,7 @@ async def read_feed(session: AsyncSession, tables: PlatformTables, after: str | 
             "   AND txid < pg_snapshot_xmin(pg_current_snapshot())"
             " ORDER BY txid, id LIMIT :limit"
         ),
-        {"txid": str(position.txid), "id": position.id, "limit": limit},
+        {"txid": position.txid, "id": position.id, "limit": limit},
     )).all()
     events = [
         FeedEvent(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -58,7 +58,9 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
         (kind, raw), = value.items()
-        decoders = {"dt": datetime.fromisoformat, "d": date.fromisoformat, "dec": Decimal, "uuid": UUID}
+        decoders: dict[str, Callable[[str], Any]] = {
+            "dt": datetime.fromisoformat, "d": date.fromisoformat, "dec": Decimal, "uuid": UUID,
+        }
         if kind in decoders:
             return decoders[kind](raw)
     return value

@@ -9,8 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Identity, Index, Integer, LargeBinary, MetaData, PrimaryKeyConstraint, Table,
-    Text, func, text,
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import UserDefinedType

@@ -24,7 +24,7 @@ async def test_each_role_owns_its_schema_and_sees_its_migrated_tables(stack_db: 
         conn = await asyncpg.connect(stack_db.dsn(spec.name))
         try:
             assert await conn.fetchval("SHOW search_path") == spec.name
-            version = await conn.fetchval(f"SELECT version_num FROM {spec.name}.alembic_version")
+            version = await conn.fetchval(f"SELECT version_num FROM {spec.name}.alembic_version")  # noqa: S608
             assert version.startswith(spec.name)
             await conn.fetch("SELECT id FROM outbox_event LIMIT 1")  # unqualified: resolves to its own schema
             owner = await conn.fetchval(

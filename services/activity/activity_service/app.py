@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+import activity_service
 from activity_service.models import PLATFORM_TABLES, SCHEMA
 from activity_service.settings import ActivitySettings
 from svckit.app import create_service_app
@@ -20,6 +21,6 @@ def create_app(settings: ActivitySettings | None = None, database: Database | No
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[],
-        description="Activity 活动管理: daily 5-3-1 logs, customers and prospects, plans and reviews, meetings, coaching.",
+        description=activity_service.__doc__ or "activity",
         database=database,
     )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+import ledger_service
 from ledger_service.models import PLATFORM_TABLES, SCHEMA
 from ledger_service.settings import LedgerSettings
 from svckit.app import create_service_app
@@ -20,6 +21,6 @@ def create_app(settings: LedgerSettings | None = None, database: Database | None
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[],
-        description="Ledger 台帐: policies, receivables, double-entry journal, receipts, partner-bank auto-debit.",
+        description=ledger_service.__doc__ or "ledger",
         database=database,
     )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+import org_service
 from org_service.models import PLATFORM_TABLES, SCHEMA
 from org_service.settings import OrgSettings
 from svckit.app import create_service_app
@@ -20,6 +21,6 @@ def create_app(settings: OrgSettings | None = None, database: Database | None = 
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[],
-        description="Organisation 组织: institutions, teams, agents, ranks, bloodline and the team workflow; who belongs where on any date.",
+        description=org_service.__doc__ or "org",
         database=database,
     )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+import performance_service
 from performance_service.models import PLATFORM_TABLES, SCHEMA
 from performance_service.settings import PerformanceSettings
 from svckit.app import create_service_app
@@ -20,6 +21,6 @@ def create_app(settings: PerformanceSettings | None = None, database: Database |
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[],
-        description="Performance 业绩: facts, targets, monthly commission settlement, statements, KPI, assessments, rankings.",
+        description=performance_service.__doc__ or "performance",
         database=database,
     )

