@@ -85,3 +85,10 @@ async def update_user(
     user.updated_at = now
     await session.flush()
     return user
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await repository.user_by_id(session, user_id)
+    if user is None:
+        raise NotFound("no such user", code="user_not_found")
+    return user

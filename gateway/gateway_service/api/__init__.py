@@ -1,0 +1,1 @@
+"""HTTP routers of the gateway: thin, each delegating to a plain domain module."""

@@ -1,0 +1,52 @@
+"""Login, token refresh, logout and the caller's own account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from gateway_service import accounts, sessions
+from gateway_service.deps import PrincipalDep
+from gateway_service.schemas import LoginRequest, RefreshRequest, TokenPairRead, UserRead, problem_responses
+from gateway_service.state import gateway_of
+from svckit.errors import problem_response
+from svckit.routing import SessionDep, TransactionalRoute
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=TransactionalRoute,
+                   responses=problem_responses(422))
+
+
+def _read(pair: sessions.TokenPair) -> TokenPairRead:
+    return TokenPairRead(access_token=pair.access_token, expires_in=pair.expires_in,
+                         refresh_token=pair.refresh_token, refresh_expires_in=pair.refresh_expires_in)
+
+
+@router.post("/login", response_model=TokenPairRead, responses=problem_responses(401))
+async def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenPairRead:
+    """Log in with username and password: a short-lived access token and a single-use refresh token."""
+    pair = await sessions.login(session, gateway_of(request).policy, body.username, body.password.get_secret_value())
+    return _read(pair)
+
+
+@router.post("/refresh", response_model=TokenPairRead, responses=problem_responses(401))
+async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -> Response | TokenPairRead:
+    """Trade the refresh token for a new pair; reusing an old refresh token ends the whole session."""
+    try:
+        pair = await sessions.rotate(session, gateway_of(request).policy, body.refresh_token.get_secret_value())
+    except sessions.RefreshTokenReused as exc:
+        # Answered here rather than raised: a raised error would roll back the revocation we must keep.
+        return problem_response(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+                                instance=request.url.path, headers={"WWW-Authenticate": "Bearer"})
+    return _read(pair)
+
+
+@router.post("/logout", status_code=204, responses=problem_responses(401))
+async def logout(principal: PrincipalDep, session: SessionDep) -> Response:
+    """End the current session: its access and refresh tokens stop working at once."""
+    await sessions.logout(session, principal)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=UserRead, responses=problem_responses(401))
+async def me(principal: PrincipalDep, session: SessionDep) -> UserRead:
+    """The logged-in user's account and roles."""
+    return UserRead.model_validate(await accounts.get_user(session, principal.user_id))

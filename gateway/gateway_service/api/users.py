@@ -1,0 +1,44 @@
+"""User administration; every route here requires the admin role."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from gateway_service import accounts, repository
+from gateway_service.deps import AdminDep, require_admin
+from gateway_service.schemas import UserCreate, UserRead, UserUpdate, problem_responses
+from svckit.pagination import Page, PageParams, page_params
+from svckit.routing import SessionDep, TransactionalRoute
+
+router = APIRouter(
+    prefix="/api/v1/auth/users", tags=["users"], route_class=TransactionalRoute,
+    dependencies=[Depends(require_admin)], responses=problem_responses(401, 403, 422),
+)
+
+
+@router.post("", response_model=UserRead, status_code=201, responses=problem_responses(409))
+async def create_user(body: UserCreate, session: SessionDep) -> UserRead:
+    """Create a user with a password and roles."""
+    user = await accounts.create_user(session, username=body.username, password=body.password.get_secret_value(),
+                                      roles=body.roles)
+    return UserRead.model_validate(user)
+
+
+@router.get("", response_model=Page[UserRead])
+async def list_users(session: SessionDep, params: Annotated[PageParams, Depends(page_params)]) -> Page[UserRead]:
+    """Users ordered by username, a page at a time."""
+    users, next_cursor = await repository.list_users(session, params)
+    return Page[UserRead](items=[UserRead.model_validate(u) for u in users], next_cursor=next_cursor)
+
+
+@router.patch("/{user_id}", response_model=UserRead, responses=problem_responses(404, 409))
+async def update_user(user_id: uuid.UUID, body: UserUpdate, actor: AdminDep, session: SessionDep) -> UserRead:
+    """Change a user's roles, deactivate or reactivate them, or set a new password."""
+    user = await accounts.update_user(
+        session, actor, user_id, roles=body.roles, active=body.active,
+        password=body.password.get_secret_value() if body.password is not None else None,
+    )
+    return UserRead.model_validate(user)

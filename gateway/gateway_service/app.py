@@ -1,0 +1,78 @@
+"""App factory of the gateway (run: uvicorn gateway_service.app:create_app --factory)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from gateway_service.api import auth, proxy, system, users
+from gateway_service.models import PLATFORM_TABLES, SCHEMA
+from gateway_service.openapi import OpenAPICache
+from gateway_service.sessions import TokenPolicy
+from gateway_service.settings import GatewaySettings
+from gateway_service.state import GatewayState
+from gateway_service.upstreams import Upstreams
+from svckit.db import Database
+from svckit.errors import install_error_handlers
+from svckit.kit import ServiceKit
+from svckit.logs import configure_logging
+from svckit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+DESCRIPTION = (
+    "The public entry of the sales-team backend. Log in at `/api/v1/auth/login`, then send the access "
+    "token as `Authorization: Bearer <token>`. Services are reached under `/api/v1/<service>/`. "
+    "Every error is RFC 9457 problem+json with a stable `code`."
+)
+
+
+def create_app(
+    settings: GatewaySettings | None = None, database: Database | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    """Build the gateway. Nothing connects here: database and upstream pools open in the lifespan.
+
+    `transports` replaces the network for named services (tests route them to in-process apps).
+    """
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("gateway", settings.log_level)
+        db = database or Database.connect(
+            settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow, statement_timeout_ms=settings.db_statement_timeout_ms,
+            application_name="gateway",
+        )
+        upstreams = Upstreams(
+            settings.upstream_urls(), transports=transports, max_connections=settings.upstream_max_connections,
+            timeout=httpx.Timeout(settings.upstream_timeout, connect=settings.upstream_connect_timeout),
+        )
+        app.state.kit = ServiceKit(
+            "gateway", db, PLATFORM_TABLES, settings.internal_token_secret.get_secret_value(), ALEMBIC_INI,
+        )
+        policy = TokenPolicy(settings.jwt_secret.get_secret_value(), settings.access_token_ttl,
+                             settings.refresh_token_ttl)
+        app.state.gateway = GatewayState(settings, policy, upstreams, OpenAPICache(settings.openapi_cache_seconds))
+        try:
+            yield
+        finally:
+            await upstreams.aclose()
+            if database is None:
+                await db.dispose()
+
+    # The stock /openapi.json and /docs are replaced by the merged document (api/system.py).
+    app = FastAPI(title="Sales-team API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan,
+                  openapi_url=None, docs_url=None, redoc_url=None)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(system.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+    app.include_router(proxy.router)  # last: its catch-all path must not shadow the gateway's own routes
+    return app

@@ -1,0 +1,149 @@
+"""Forwarding a client's call to a service: path checks, internal token, safe headers, streamed answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import httpx
+from fastapi import Request, Response
+from starlette.background import BackgroundTask
+from starlette.responses import StreamingResponse
+
+from gateway_service.accounts import Principal
+from gateway_service.upstreams import Upstreams
+from svckit.errors import GatewayTimeout, NotFound, ServiceUnavailable
+from svckit.internal_auth import mint_internal_token
+from svckit.requestid import REQUEST_ID_HEADER, current_request_id
+
+log = logging.getLogger("gateway.proxy")
+
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Only what a service needs to understand the call; cookies, the client's own Authorization and
+# anything else stay at the gateway.
+FORWARDED_REQUEST_HEADERS = (
+    "content-type", "accept", "accept-encoding", "accept-language", "idempotency-key", "if-match", "if-none-match",
+)
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+    "transfer-encoding", "upgrade",
+})
+# Our own server and middleware set these on the gateway's answer; the service's copies would duplicate them.
+SET_BY_GATEWAY = frozenset({"date", "server", REQUEST_ID_HEADER.lower()})
+# Service-to-service APIs (the change feed): never reachable from outside.
+PRIVATE_FIRST_SEGMENTS = frozenset({"internal"})
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+CONNECT_RETRIES = 1
+
+
+def is_forwardable(path: str) -> bool:
+    """A service path the public may reach: no dot or empty segments, nothing under /internal."""
+    segments = path.lstrip("/").split("/")
+    inner = segments[:-1] if segments[-1] == "" else segments  # a trailing slash is fine
+    if any(s in ("", ".", "..") for s in inner):
+        return False
+    return segments[0] not in PRIVATE_FIRST_SEGMENTS
+
+
+def upstream_raw_path(path: str, query: bytes) -> bytes:
+    if not is_forwardable(path):
+        raise NotFound("no such path", code="not_found")
+    raw = b"/" + quote(path, safe=_PATH_SAFE).encode("ascii")
+    return raw + b"?" + query if query else raw
+
+
+def _request_headers(request: Request, token: str) -> dict[str, str]:
+    headers = {
+        name: ", ".join(values) for name in FORWARDED_REQUEST_HEADERS if (values := request.headers.getlist(name))
+    }
+    # Without this httpx would ask for compression the client may not understand; we relay raw bytes.
+    headers.setdefault("accept-encoding", "identity")
+    headers["authorization"] = f"Bearer {token}"
+    if request_id := current_request_id():
+        headers[REQUEST_ID_HEADER] = request_id
+    return headers
+
+
+def _response_headers(upstream: httpx.Response, base_url: str, prefix: str) -> list[tuple[bytes, bytes]]:
+    listed = {h.strip().lower() for h in upstream.headers.get("connection", "").split(",") if h.strip()}
+    kept: list[tuple[bytes, bytes]] = []
+    for raw_name, raw_value in upstream.headers.raw:
+        name = raw_name.decode("latin-1").lower()
+        if name in HOP_BY_HOP or name in SET_BY_GATEWAY or name in listed:
+            continue
+        if name == "location":
+            raw_value = _public_location(raw_value.decode("latin-1"), base_url, prefix).encode("latin-1")
+        kept.append((raw_name.lower(), raw_value))
+    return kept
+
+
+def _public_location(location: str, base_url: str, prefix: str) -> str:
+    # A service's redirect names its internal address; point the client at the gateway instead.
+    if location.startswith(base_url):
+        return prefix + location[len(base_url):]
+    if location.startswith("/") and not location.startswith("//"):
+        return prefix + location
+    return location
+
+
+async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    except httpx.HTTPError as exc:
+        # The status line is already sent; all we can do is cut the connection and say why in the log.
+        log.warning("upstream %s broke off its response: %s", service, type(exc).__name__, extra={"service": service})
+        raise
+    finally:
+        await upstream.aclose()
+
+
+async def _send(client: httpx.AsyncClient, request: httpx.Request, total: float) -> httpx.Response:
+    async with asyncio.timeout(total):  # httpx has per-phase timeouts only; this bounds the whole call
+        for attempt in range(CONNECT_RETRIES + 1):
+            try:
+                return await client.send(request, stream=True)
+            except httpx.ConnectError:
+                # Nothing reached the service, so even a POST is safe to try once more.
+                if attempt == CONNECT_RETRIES:
+                    raise
+                await asyncio.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+async def forward(
+    request: Request, *, upstreams: Upstreams, service: str, path: str, principal: Principal,
+    internal_secret: str, total_timeout: float,
+) -> Response:
+    client = upstreams.client(service)
+    url = upstreams.url(service, upstream_raw_path(path, request.scope.get("query_string", b"")))
+    token = mint_internal_token(
+        internal_secret, caller_service="gateway", audience=service, user_id=str(principal.user_id),
+        username=principal.username, roles=principal.roles, request_id=current_request_id(),
+    )
+    outgoing = client.build_request(
+        request.method, url, headers=_request_headers(request, token), content=await request.body(),
+    )
+    started = time.perf_counter()
+    try:
+        upstream = await _send(client, outgoing, total_timeout)
+    except (httpx.TimeoutException, TimeoutError):
+        log.warning("upstream %s timed out", service, extra={"service": service})
+        raise GatewayTimeout(f"the {service} service did not answer in time", code="service_timeout",
+                             service=service) from None
+    except httpx.RequestError as exc:
+        log.warning("upstream %s unreachable: %s", service, type(exc).__name__, extra={"service": service})
+        raise ServiceUnavailable(f"the {service} service cannot be reached", code="service_unavailable",
+                                 service=service) from None
+    log.info("upstream %s %s %s", service, request.method, upstream.status_code, extra={
+        "service": service, "upstream_status": upstream.status_code,
+        "upstream_ms": round((time.perf_counter() - started) * 1000, 2),
+    })
+    response = StreamingResponse(
+        _relay(upstream, service), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose),
+    )
+    response.raw_headers = _response_headers(upstream, upstreams.urls[service], f"/api/v1/{service}")
+    return response

@@ -1,0 +1,83 @@
+"""What every service promises: no entry without an internal token, identity forwarded,
+readiness that knows its migration head, problem+json errors."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from activity_service.app import create_app as create_activity
+from activity_service.settings import ActivitySettings
+from ledger_service.app import create_app as create_ledger
+from ledger_service.settings import LedgerSettings
+from org_service.app import create_app as create_org
+from org_service.settings import OrgSettings
+from performance_service.app import create_app as create_performance
+from performance_service.settings import PerformanceSettings
+from svckit.testing.asgi import internal_headers, running
+from svckit.testing.plugin import StackDatabase
+
+FACTORIES: dict[str, tuple[Callable[..., FastAPI], Any]] = {
+    "org": (create_org, OrgSettings),
+    "performance": (create_performance, PerformanceSettings),
+    "activity": (create_activity, ActivitySettings),
+    "ledger": (create_ledger, LedgerSettings),
+}
+
+
+def build(name: str, stack_db: StackDatabase, secret: str) -> FastAPI:
+    factory, settings = FACTORIES[name]
+    return factory(settings(database_url=stack_db.dsn(name), INTERNAL_TOKEN_SECRET=secret))
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+async def test_no_internal_token_no_entry(name: str, stack_db: StackDatabase, internal_secret: str) -> None:
+    async with running(build(name, stack_db, internal_secret)) as client:
+        for path in ("/v1/caller", "/internal/feed"):
+            response = await client.get(path)
+            assert response.status_code == 401, path
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "internal_token_missing"
+        other_service = internal_headers(internal_secret, "gateway")  # a token minted for someone else
+        assert (await client.get("/v1/caller", headers=other_service)).json()["code"] == "internal_token_audience"
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+async def test_the_forwarded_identity_reaches_the_service(
+    name: str, stack_db: StackDatabase, internal_secret: str
+) -> None:
+    async with running(build(name, stack_db, internal_secret)) as client:
+        headers = internal_headers(internal_secret, name, user_id="u-42", username="wang.fang",
+                                   roles=frozenset({"supervisor", "agent"}))
+        body = (await client.get("/v1/caller", headers=headers)).json()
+    assert body == {"service": name, "caller_service": "gateway", "user_id": "u-42", "username": "wang.fang",
+                    "roles": ["agent", "supervisor"], "request_id": None}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+async def test_readiness_reports_the_migration_head(name: str, stack_db: StackDatabase, internal_secret: str) -> None:
+    async with running(build(name, stack_db, internal_secret)) as client:
+        ready = await client.get("/readyz")
+        live = await client.get("/healthz")
+    assert live.json() == {"status": "ok", "service": name}
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["migration"]["at_head"] is True
+    assert body["migration"]["current"] == body["migration"]["head"] == [f"{name}_0001"]
+
+
+async def test_readiness_fails_when_the_schema_is_behind(stack_db: StackDatabase, internal_secret: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(stack_db.dsn("ledger"))
+    try:
+        await conn.execute("UPDATE ledger.alembic_version SET version_num = 'ledger_0000'")
+        async with running(build("ledger", stack_db, internal_secret)) as client:
+            response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["status"] == "migrations_pending"
+    finally:
+        await conn.execute("UPDATE ledger.alembic_version SET version_num = 'ledger_0001'")
+        await conn.close()
