@@ -14,9 +14,10 @@ import platform
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from svckit.ops.pgserver import test_server
 from svckit.ops.services import ALL, repo_root
@@ -55,13 +56,13 @@ def discover(root: Path, only: str | None) -> list[tuple[str, Path]]:
     return found
 
 
-def load(path: Path) -> Callable[[BenchContext], Awaitable[list[Figure]]]:
+def load(path: Path) -> Callable[[BenchContext], Coroutine[Any, Any, list[Figure]]]:
     spec = importlib.util.spec_from_file_location(f"bench_{path.parent.parent.name}_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load benchmark {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    run: Callable[[BenchContext], Awaitable[list[Figure]]] = module.run
+    run: Callable[[BenchContext], Coroutine[Any, Any, list[Figure]]] = module.run
     return run
 
 
