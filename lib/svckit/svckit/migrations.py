@@ -79,6 +79,18 @@ def run_env(metadata: MetaData, *, dsn_env: str) -> None:
     asyncio.run(run())
 
 
+def alembic_ini_for(package_file: str, directory: str) -> Path:
+    """A service's alembic.ini: beside its package in a checkout, else under the working directory.
+
+    Migrations live outside the packages (`services/<name>/migrations/`), so an installed
+    (non-editable) package finds them in the folder the process runs from, as in the image.
+    """
+    beside = Path(package_file).resolve().parent.parent / "alembic.ini"
+    if beside.exists():
+        return beside
+    return Path.cwd() / directory / "alembic.ini"
+
+
 def alembic_config(ini_path: Path, dsn: str | None = None) -> Config:
     config = Config(str(ini_path))
     config.set_main_option("script_location", str(ini_path.parent / "migrations"))

@@ -1,7 +1,5 @@
 """App factory of the activity service (run: uvicorn activity_service.app:create_app --factory)."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 import activity_service
@@ -9,8 +7,9 @@ from activity_service.models import PLATFORM_TABLES, SCHEMA
 from activity_service.settings import ActivitySettings
 from svckit.app import create_service_app
 from svckit.db import Database
+from svckit.migrations import alembic_ini_for
 
-ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+ALEMBIC_INI = alembic_ini_for(__file__, "services/activity")
 
 
 def create_app(settings: ActivitySettings | None = None, database: Database | None = None) -> FastAPI:

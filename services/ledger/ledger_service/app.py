@@ -1,7 +1,5 @@
 """App factory of the ledger service (run: uvicorn ledger_service.app:create_app --factory)."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 import ledger_service
@@ -9,8 +7,9 @@ from ledger_service.models import PLATFORM_TABLES, SCHEMA
 from ledger_service.settings import LedgerSettings
 from svckit.app import create_service_app
 from svckit.db import Database
+from svckit.migrations import alembic_ini_for
 
-ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+ALEMBIC_INI = alembic_ini_for(__file__, "services/ledger")
 
 
 def create_app(settings: LedgerSettings | None = None, database: Database | None = None) -> FastAPI:

@@ -1,7 +1,5 @@
 """App factory of the org service (run: uvicorn org_service.app:create_app --factory)."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 import org_service
@@ -9,8 +7,9 @@ from org_service.models import PLATFORM_TABLES, SCHEMA
 from org_service.settings import OrgSettings
 from svckit.app import create_service_app
 from svckit.db import Database
+from svckit.migrations import alembic_ini_for
 
-ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+ALEMBIC_INI = alembic_ini_for(__file__, "services/org")
 
 
 def create_app(settings: OrgSettings | None = None, database: Database | None = None) -> FastAPI:

@@ -1,7 +1,5 @@
 """App factory of the performance service (run: uvicorn performance_service.app:create_app --factory)."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 import performance_service
@@ -9,8 +7,9 @@ from performance_service.models import PLATFORM_TABLES, SCHEMA
 from performance_service.settings import PerformanceSettings
 from svckit.app import create_service_app
 from svckit.db import Database
+from svckit.migrations import alembic_ini_for
 
-ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+ALEMBIC_INI = alembic_ini_for(__file__, "services/performance")
 
 
 def create_app(settings: PerformanceSettings | None = None, database: Database | None = None) -> FastAPI:

@@ -40,6 +40,7 @@ async def provision(
     dsns: dict[str, str] = {}
     conn = await asyncpg.connect(render(admin.set(database=database)))
     try:
+        superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         async with conn.transaction():
             # Nobody gets anything by default: not the database, not the public schema.
             await conn.execute(f"REVOKE ALL ON DATABASE {_ident(database)} FROM PUBLIC")
@@ -47,11 +48,19 @@ async def provision(
             for schema in schemas:
                 role = f"{role_prefix}{schema}"
                 password = await conn.fetchval("SELECT quote_literal($1)", passwords[schema])
-                verb = "ALTER" if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role) else "CREATE"
-                await conn.execute(
-                    f"{verb} ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
-                    f" NOREPLICATION NOBYPASSRLS PASSWORD {password}"
-                )
+                existing = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", role)
+                if existing is None:
+                    await conn.execute(
+                        f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
+                        f" NOREPLICATION NOBYPASSRLS PASSWORD {password}"
+                    )
+                elif existing["rolsuper"] or existing["rolbypassrls"]:
+                    raise RuntimeError(f"role {role} exists with superuser rights; a service role must not have them")
+                else:
+                    await conn.execute(f"ALTER ROLE {_ident(role)} WITH LOGIN PASSWORD {password}")
+                if not superuser:
+                    # Since PostgreSQL 16 a CREATEROLE admin may only hand a schema to a role it can SET ROLE to.
+                    await conn.execute(f"GRANT {_ident(role)} TO CURRENT_USER")
                 await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(database)} TO {_ident(role)}")
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)} AUTHORIZATION {_ident(role)}")
                 await conn.execute(f"ALTER SCHEMA {_ident(schema)} OWNER TO {_ident(role)}")
