@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from gateway_service.api import auth, proxy, system, users
+from gateway_service.api import auth, system, users
+from gateway_service.api.proxy import proxy_router
 from gateway_service.models import PLATFORM_TABLES, SCHEMA
 from gateway_service.openapi import OpenAPICache
 from gateway_service.sessions import TokenPolicy
@@ -21,8 +21,9 @@ from svckit.errors import install_error_handlers
 from svckit.kit import ServiceKit
 from svckit.logs import configure_logging
 from svckit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from svckit.migrations import alembic_ini_for
 
-ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+ALEMBIC_INI = alembic_ini_for(__file__, "gateway")
 DESCRIPTION = (
     "The public entry of the sales-team backend. Log in at `/api/v1/auth/login`, then send the access "
     "token as `Authorization: Bearer <token>`. Services are reached under `/api/v1/<service>/`. "
@@ -74,5 +75,6 @@ def create_app(
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(users.router)
-    app.include_router(proxy.router)  # last: its catch-all path must not shadow the gateway's own routes
+    # Last: its catch-all path must not shadow the gateway's own routes.
+    app.include_router(proxy_router(settings.upstream_urls(), own=[auth.router, users.router]))
     return app

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -22,19 +22,26 @@ HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "pa
 HIDDEN_SERVICE_PATHS = frozenset({"/healthz", "/readyz"})
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 SECURITY_SCHEME = "bearerAuth"
+UNAVAILABLE = "x-unavailable-services"
+
+
+def _problem_media_type(operation: dict[str, Any]) -> None:
+    for status, response in operation.get("responses", {}).items():
+        content = response.get("content", {})
+        if status[:1] in {"4", "5"} and "application/json" in content:
+            content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+
+
+def _operations(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    return (operation for method, operation in item.items() if method in HTTP_METHODS)
 
 
 def with_problem_media_type(doc: Document) -> Document:
     """File every error answer of the gateway's own routes under problem+json, which is what we send."""
     doc = copy.deepcopy(doc)
     for item in doc.get("paths", {}).values():
-        for method, operation in item.items():
-            if method not in HTTP_METHODS:
-                continue
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if status[:1] in {"4", "5"} and "application/json" in content:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        for operation in _operations(item):
+            _problem_media_type(operation)
     return doc
 
 
@@ -56,15 +63,45 @@ def _unique(candidate: str, taken: set[str]) -> str:
 
 
 def _operation_ids(doc: Document) -> set[str]:
-    return {op["operationId"] for item in doc.get("paths", {}).values() for m, op in item.items()
-            if m in HTTP_METHODS and "operationId" in op}
+    return {op["operationId"] for item in doc.get("paths", {}).values() for op in _operations(item)
+            if "operationId" in op}
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _reachable(roots: Any, components: dict[str, Any]) -> set[str]:
+    """Every `#/components/...` ref reachable from `roots`, following refs inside components too."""
+    seen: set[str] = set()
+    pending = list(_refs(roots))
+    while pending:
+        ref = pending.pop()
+        if ref in seen or not ref.startswith("#/components/"):
+            continue
+        seen.add(ref)
+        _, _, section, name = ref.split("/", 3)
+        pending.extend(_refs(components.get(section, {}).get(name)))
+    return seen
 
 
 def _problem_answers(doc: Document) -> dict[str, Any]:
-    if "Problem" not in doc.get("components", {}).get("schemas", {}):
+    """Answers the gateway itself may give on any proxied call, described with its own problem schemas."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    if not {"Problem", "ValidationProblem"} <= schemas.keys():
         return {}
     content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    invalid = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ValidationProblem"}}}
     return {
+        "422": {"description": "Invalid request; `errors` names each field", "content": invalid},
         "401": {"description": "Missing, invalid or expired access token", "content": content},
         "503": {"description": "The service cannot be reached (`service_unavailable`)", "content": content},
         "504": {"description": "The service did not answer in time (`service_timeout`)", "content": content},
@@ -72,30 +109,40 @@ def _problem_answers(doc: Document) -> dict[str, Any]:
 
 
 def add_service(doc: Document, service: str, spec: Document, operation_ids: set[str]) -> None:
-    """Add one service's paths under its public prefix, prefixing its component names and refs."""
-    components = doc.setdefault("components", {})
-    renames: dict[str, str] = {}
-    for section in COMPONENT_SECTIONS:
-        for name in spec.get("components", {}).get(section, {}):
-            renames[f"#/components/{section}/{name}"] = f"#/components/{section}/{service}.{name}"
-    for section in COMPONENT_SECTIONS:
-        for name, value in spec.get("components", {}).get(section, {}).items():
-            components.setdefault(section, {})[f"{service}.{name}"] = _rename_refs(value, renames)
+    """Add one service's public paths under its prefix, with its components renamed `<service>.<Name>`."""
+    theirs = spec.get("components", {})
+    renames = {f"#/components/{section}/{name}": f"#/components/{section}/{service}.{name}"
+               for section in COMPONENT_SECTIONS for name in theirs.get(section, {})}
     gateway_answers = _problem_answers(doc)
+    paths: dict[str, Any] = {}
     for path, item in spec.get("paths", {}).items():
         if path in HIDDEN_SERVICE_PATHS or not is_forwardable(path):
             continue
         public_item = _rename_refs(item, renames)
-        for method, operation in public_item.items():
-            if method not in HTTP_METHODS:
-                continue
-            operation["operationId"] = _unique(f"{service}_{operation.get('operationId', method)}", operation_ids)
+        for operation in _operations(public_item):
+            operation["operationId"] = _unique(f"{service}_{operation.get('operationId', 'operation')}",
+                                               operation_ids)
             operation["tags"] = [f"{service}: {tag}" for tag in operation.get("tags", [])] or [service]
             # The gateway, not the service, is what authenticates the public caller.
             operation["security"] = [{SECURITY_SCHEME: []}]
-            for status, answer in gateway_answers.items():
-                operation.setdefault("responses", {}).setdefault(status, answer)
-        doc.setdefault("paths", {})[f"/api/v1/{service}{path}"] = public_item
+            responses = operation.setdefault("responses", {})
+            if "422" in responses and "422" in gateway_answers:  # services answer validation errors as we do
+                responses["422"] = gateway_answers["422"]
+            _problem_media_type(operation)
+            for status in ("401", "503", "504"):
+                if status in gateway_answers:
+                    responses.setdefault(status, gateway_answers[status])
+        paths[f"/api/v1/{service}{path}"] = public_item
+    renamed = {section: {f"{service}.{name}": _rename_refs(value, renames) for name, value in items.items()}
+               for section, items in theirs.items() if section in COMPONENT_SECTIONS}
+    # Only what the published paths use: schemas of internal endpoints stay unpublished.
+    used = _reachable(paths, renamed)
+    components = doc.setdefault("components", {})
+    for section, items in renamed.items():
+        for name, value in items.items():
+            if f"#/components/{section}/{name}" in used:
+                components.setdefault(section, {})[name] = value
+    doc.setdefault("paths", {}).update(paths)
 
 
 def merge(own: Document, services: dict[str, Document | None]) -> Document:
@@ -107,27 +154,30 @@ def merge(own: Document, services: dict[str, Document | None]) -> Document:
             unavailable.append(service)
         else:
             add_service(doc, service, spec, operation_ids)
-    doc["x-unavailable-services"] = unavailable
+    doc[UNAVAILABLE] = unavailable
     return doc
 
 
-async def _fetch(upstreams: Upstreams, service: str, timeout: float) -> Document | None:
+async def _fetch(upstreams: Upstreams, service: str, seconds: float) -> Document | None:
     try:
-        response = await upstreams.client(service).get(upstreams.url(service, b"/openapi.json"), timeout=timeout)
+        response = await upstreams.client(service).get(upstreams.url(service, b"/openapi.json"), timeout=seconds)
         body = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return None  # a service that is down is listed as unavailable, not allowed to break the document
     return body if isinstance(body, dict) else None
 
 
-async def merged_document(own: Document, upstreams: Upstreams, timeout: float) -> Document:
+async def merged_document(own: Document, upstreams: Upstreams, seconds: float) -> Document:
     names = upstreams.names
-    specs = await asyncio.gather(*(_fetch(upstreams, name, timeout) for name in names))
+    specs = await asyncio.gather(*(_fetch(upstreams, name, seconds) for name in names))
     return merge(own, dict(zip(names, specs, strict=True)))
 
 
 class OpenAPICache:
     """Keeps the merged document briefly, so docs traffic does not fan out to every service each time."""
+
+    # An incomplete document (a service was down) is retried sooner, so a restarted service shows up fast.
+    INCOMPLETE_TTL_SECONDS = 5.0
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
@@ -141,5 +191,6 @@ class OpenAPICache:
         async with self._lock:  # one rebuild at a time; the others wait and reuse it
             if self._doc is None or time.monotonic() >= self._expires:
                 self._doc = await build()
-                self._expires = time.monotonic() + self.ttl
+                ttl = min(self.ttl, self.INCOMPLETE_TTL_SECONDS) if self._doc.get(UNAVAILABLE) else self.ttl
+                self._expires = time.monotonic() + ttl
             return self._doc

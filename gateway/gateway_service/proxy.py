@@ -95,7 +95,7 @@ async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]
             yield chunk
     except httpx.HTTPError as exc:
         # The status line is already sent; all we can do is cut the connection and say why in the log.
-        log.warning("upstream %s broke off its response: %s", service, type(exc).__name__, extra={"service": service})
+        log.warning("upstream %s broke off its response: %s", service, type(exc).__name__, extra={"upstream": service})
         raise
     finally:
         await upstream.aclose()
@@ -124,22 +124,22 @@ async def forward(
         internal_secret, caller_service="gateway", audience=service, user_id=str(principal.user_id),
         username=principal.username, roles=principal.roles, request_id=current_request_id(),
     )
-    outgoing = client.build_request(
-        request.method, url, headers=_request_headers(request, token), content=await request.body(),
-    )
+    body = await request.body()  # bounded by the body-size limit, so buffering is safe
+    outgoing = client.build_request(request.method, url, headers=_request_headers(request, token),
+                                    content=body or None)
     started = time.perf_counter()
     try:
         upstream = await _send(client, outgoing, total_timeout)
     except (httpx.TimeoutException, TimeoutError):
-        log.warning("upstream %s timed out", service, extra={"service": service})
+        log.warning("upstream %s timed out", service, extra={"upstream": service})
         raise GatewayTimeout(f"the {service} service did not answer in time", code="service_timeout",
                              service=service) from None
     except httpx.RequestError as exc:
-        log.warning("upstream %s unreachable: %s", service, type(exc).__name__, extra={"service": service})
+        log.warning("upstream %s unreachable: %s", service, type(exc).__name__, extra={"upstream": service})
         raise ServiceUnavailable(f"the {service} service cannot be reached", code="service_unavailable",
                                  service=service) from None
     log.info("upstream %s %s %s", service, request.method, upstream.status_code, extra={
-        "service": service, "upstream_status": upstream.status_code,
+        "upstream": service, "upstream_status": upstream.status_code,
         "upstream_ms": round((time.perf_counter() - started) * 1000, 2),
     })
     response = StreamingResponse(

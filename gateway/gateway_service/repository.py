@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +33,7 @@ async def add_user(session: AsyncSession, *, username: str, password_hash: str, 
 
 
 async def list_users(session: AsyncSession, params: PageParams) -> tuple[list[User], str | None]:
-    rows = (await session.execute(keyset(select(User), [User.username], params))).scalars().all()
+    rows = (await session.execute(keyset(select(User), [User.username.expression], params))).scalars().all()
     return page_of(rows, params, lambda user: (user.username,))
 
 
@@ -52,7 +51,7 @@ async def add_session(session: AsyncSession, user_id: uuid.UUID) -> AuthSession:
 
 async def session_with_user(
     session: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID
-) -> Row[tuple[AuthSession, User]] | None:
+) -> Row[AuthSession, User] | None:
     """The login session named by an access token, with its user (one query per authenticated request)."""
     stmt = (
         select(AuthSession, User).join(User, User.id == AuthSession.user_id)
@@ -86,9 +85,9 @@ async def add_refresh_token(
 
 async def refresh_token_for_update(
     session: AsyncSession, token_hash: bytes
-) -> Row[tuple[RefreshToken, AuthSession, User]] | None:
+) -> Row[RefreshToken, AuthSession, User] | None:
     """The presented refresh token with its session and user, locked so two refreshes cannot both win."""
-    stmt: Any = (
+    stmt = (
         select(RefreshToken, AuthSession, User)
         .join(AuthSession, AuthSession.id == RefreshToken.session_id)
         .join(User, User.id == AuthSession.user_id)

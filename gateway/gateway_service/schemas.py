@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway_service.passwords import MAX_LENGTH, MIN_LENGTH
 from gateway_service.roles import Role
@@ -20,11 +20,12 @@ class Schema(BaseModel):
 
 class LoginRequest(Schema):
     username: str = Field(min_length=1, max_length=64, description="Username (case does not matter)")
-    password: SecretStr = Field(min_length=1, max_length=MAX_LENGTH, description="The account's password")
+    # repr=False: a logged or printed request body never shows the password.
+    password: str = Field(min_length=1, max_length=MAX_LENGTH, repr=False, description="The account's password")
 
 
 class RefreshRequest(Schema):
-    refresh_token: SecretStr = Field(min_length=1, max_length=200, description="The refresh token last issued")
+    refresh_token: str = Field(min_length=1, max_length=200, repr=False, description="The refresh token last issued")
 
 
 class TokenPairRead(Schema):
@@ -36,9 +37,11 @@ class TokenPairRead(Schema):
 
 
 class UserCreate(Schema):
-    username: str = Field(pattern=USERNAME_PATTERN, description="3-64 letters, digits, '.', '_' or '-'; stored lower-case")
-    password: SecretStr = Field(
-        min_length=MIN_LENGTH, max_length=MAX_LENGTH, description=f"At least {MIN_LENGTH} characters",
+    username: str = Field(
+        pattern=USERNAME_PATTERN, description="3-64 letters, digits, '.', '_' or '-'; stored lower-case",
+    )
+    password: str = Field(
+        min_length=MIN_LENGTH, max_length=MAX_LENGTH, repr=False, description=f"At least {MIN_LENGTH} characters",
     )
     roles: list[Role] = Field(default_factory=list, description="Roles granted to the user")
 
@@ -46,8 +49,8 @@ class UserCreate(Schema):
 class UserUpdate(Schema):
     roles: list[Role] | None = Field(default=None, description="Replaces the user's roles when given")
     active: bool | None = Field(default=None, description="false deactivates the user and ends their sessions")
-    password: SecretStr | None = Field(
-        default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH,
+    password: str | None = Field(
+        default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH, repr=False,
         description="Sets a new password and ends the user's sessions",
     )
 

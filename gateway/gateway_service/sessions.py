@@ -79,7 +79,7 @@ async def rotate(session: AsyncSession, policy: TokenPolicy, refresh_token: str)
     found = await repository.refresh_token_for_update(session, tokens.refresh_token_hash(refresh_token))
     if found is None:
         raise Unauthorized("refresh token is not valid", code="invalid_refresh_token")
-    token, auth_session, user = found.tuple()
+    token, auth_session, user = found
     now = utcnow()
     if auth_session.revoked_at is not None or not user.active:
         raise Unauthorized("this session has ended; log in again", code="session_revoked")
@@ -103,7 +103,7 @@ async def principal_for(session: AsyncSession, claims: tokens.AccessClaims) -> P
     found = await repository.session_with_user(session, claims.session_id, claims.user_id)
     if found is None:
         raise Unauthorized("access token is invalid", code="invalid_token")
-    auth_session, user = found.tuple()
+    auth_session, user = found
     if auth_session.revoked_at is not None:
         raise Unauthorized("this session has ended; log in again", code="session_revoked")
     if not user.active:

@@ -15,8 +15,8 @@ class GatewaySettings(ServiceSettings):
 
     port: int = 8000
     jwt_secret: SecretStr = Field(description="Key that signs the access tokens given to people (GATEWAY_JWT_SECRET)")
-    access_token_ttl: timedelta = Field(default=timedelta(minutes=15), description="Lifetime of an access token")
-    refresh_token_ttl: timedelta = Field(default=timedelta(days=30), description="Lifetime of a refresh token")
+    access_token_ttl: timedelta = Field(default=timedelta(minutes=15), description="Access token lifetime (seconds)")
+    refresh_token_ttl: timedelta = Field(default=timedelta(days=30), description="Refresh token lifetime (seconds)")
 
     org_url: str = Field(default="http://127.0.0.1:8001", description="Internal base URL of the org service")
     performance_url: str = Field(default="http://127.0.0.1:8002", description="Internal URL of performance")
@@ -38,6 +38,12 @@ class GatewaySettings(ServiceSettings):
     @classmethod
     def _strong_jwt_secret(cls, value: SecretStr) -> SecretStr:
         return refuse_weak_secret(value, "GATEWAY_JWT_SECRET")
+
+    @field_validator("access_token_ttl", "refresh_token_ttl", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        # Operators write GATEWAY_ACCESS_TOKEN_TTL=900; ISO 8601 durations (PT15M) still work.
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @field_validator("org_url", "performance_url", "activity_url", "ledger_url")
     @classmethod

@@ -23,7 +23,7 @@ def _read(pair: sessions.TokenPair) -> TokenPairRead:
 @router.post("/login", response_model=TokenPairRead, responses=problem_responses(401))
 async def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenPairRead:
     """Log in with username and password: a short-lived access token and a single-use refresh token."""
-    pair = await sessions.login(session, gateway_of(request).policy, body.username, body.password.get_secret_value())
+    pair = await sessions.login(session, gateway_of(request).policy, body.username, body.password)
     return _read(pair)
 
 
@@ -31,7 +31,7 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> To
 async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -> Response | TokenPairRead:
     """Trade the refresh token for a new pair; reusing an old refresh token ends the whole session."""
     try:
-        pair = await sessions.rotate(session, gateway_of(request).policy, body.refresh_token.get_secret_value())
+        pair = await sessions.rotate(session, gateway_of(request).policy, body.refresh_token)
     except sessions.RefreshTokenReused as exc:
         # Answered here rather than raised: a raised error would roll back the revocation we must keep.
         return problem_response(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,

@@ -2,22 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
 from fastapi import APIRouter, Request, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from gateway_service.deps import PrincipalDep
 from gateway_service.proxy import PROXY_METHODS, forward
 from gateway_service.state import gateway_of
+from svckit.errors import NotFound
 from svckit.kit import kit_of
 
-router = APIRouter()
+# First path segments under /api/v1/ that the gateway serves itself.
+OWN_PREFIXES = frozenset({"auth"})
 
 
-# Hidden from the gateway's own schema: the merged document lists each service's real paths instead.
-@router.api_route("/api/v1/{service}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
-async def proxy(service: str, path: str, request: Request, principal: PrincipalDep) -> Response:
-    """Forward the call to the named service on behalf of the logged-in user."""
-    state = gateway_of(request)
-    return await forward(
-        request, upstreams=state.upstreams, service=service, path=path, principal=principal,
-        internal_secret=kit_of(request).internal_secret, total_timeout=state.settings.upstream_timeout,
-    )
+def _forwarder(service: str) -> Callable[[str, Request, PrincipalDep], Awaitable[Response]]:
+    async def forward_to_service(path: str, request: Request, principal: PrincipalDep) -> Response:
+        """Forward the call to the service on behalf of the logged-in user."""
+        state = gateway_of(request)
+        return await forward(
+            request, upstreams=state.upstreams, service=service, path=path, principal=principal,
+            internal_secret=kit_of(request).internal_secret, total_timeout=state.settings.upstream_timeout,
+        )
+
+    return forward_to_service
+
+
+def _unserved(own: Sequence[APIRouter]) -> Callable[[str, Request], Awaitable[Response]]:
+    async def no_such_service(service: str, request: Request) -> Response:
+        """Whatever under /api/v1/ no route serves: a wrong method, an unknown gateway path or service."""
+        allowed = {method for router in own for route in router.routes
+                   if route.matches(request.scope)[0] is Match.PARTIAL for method in getattr(route, "methods", ())}
+        if allowed:
+            raise HTTPException(405, "Method not allowed", headers={"Allow": ", ".join(sorted(allowed))})
+        if service in OWN_PREFIXES:
+            raise NotFound("no such path", code="not_found")
+        raise NotFound(f"no service named {service!r}", code="unknown_service", service=service)
+
+    return no_such_service
+
+
+def proxy_router(services: Iterable[str], own: Sequence[APIRouter]) -> APIRouter:
+    """One authenticated route per service, then the answer for everything else under /api/v1/
+    (`own` are the gateway's routers there, consulted to tell a wrong method from a wrong path).
+
+    Hidden from the gateway's own schema: the merged document lists each service's real paths instead.
+    """
+    router = APIRouter()
+    for service in services:
+        router.add_api_route(f"/api/v1/{service}/{{path:path}}", _forwarder(service), methods=PROXY_METHODS,
+                             include_in_schema=False, name=f"proxy_{service}")
+    router.add_api_route("/api/v1/{service}/{path:path}", _unserved(own), methods=PROXY_METHODS,
+                         include_in_schema=False)
+    return router

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from gateway_service.health import own_readiness, services_readiness
+from gateway_service.health import services_readiness
 from gateway_service.openapi import merged_document, with_problem_media_type
 from gateway_service.state import gateway_of
+from svckit.health import readiness
 from svckit.kit import kit_of
 
 router = APIRouter(tags=["health"])
@@ -27,7 +28,7 @@ async def livez() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """The gateway can serve: its database answers and its schema is at migration head."""
     kit = kit_of(request)
-    body = {"service": "gateway", **await own_readiness(kit.db, kit.alembic_ini)}
+    body = {"service": "gateway", **await readiness(kit.db, kit.alembic_ini)}
     return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
 
@@ -36,7 +37,7 @@ async def healthz(request: Request) -> JSONResponse:
     """The gateway and every service behind it: readiness and migration state of each; 503 if any is not ready."""
     kit, state = kit_of(request), gateway_of(request)
     own, services = await asyncio.gather(
-        own_readiness(kit.db, kit.alembic_ini), services_readiness(state.upstreams, state.settings.probe_timeout),
+        readiness(kit.db, kit.alembic_ini), services_readiness(state.upstreams, state.settings.probe_timeout),
     )
     healthy = own["status"] == "ready" and all(s["status"] == "ready" for s in services.values())
     body: dict[str, Any] = {"status": "ok" if healthy else "degraded", "gateway": own, "services": services}

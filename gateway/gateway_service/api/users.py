@@ -22,7 +22,7 @@ router = APIRouter(
 @router.post("", response_model=UserRead, status_code=201, responses=problem_responses(409))
 async def create_user(body: UserCreate, session: SessionDep) -> UserRead:
     """Create a user with a password and roles."""
-    user = await accounts.create_user(session, username=body.username, password=body.password.get_secret_value(),
+    user = await accounts.create_user(session, username=body.username, password=body.password,
                                       roles=body.roles)
     return UserRead.model_validate(user)
 
@@ -39,6 +39,6 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, actor: AdminDep, ses
     """Change a user's roles, deactivate or reactivate them, or set a new password."""
     user = await accounts.update_user(
         session, actor, user_id, roles=body.roles, active=body.active,
-        password=body.password.get_secret_value() if body.password is not None else None,
+        password=body.password,
     )
     return UserRead.model_validate(user)

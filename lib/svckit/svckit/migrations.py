@@ -68,7 +68,11 @@ def run_env(metadata: MetaData, *, dsn_env: str) -> None:
         return
 
     async def run() -> None:
-        engine = create_async_engine(async_url(url), poolclass=NullPool)
+        # The role's own search_path would make its schema the "default" one, which Alembic then
+        # reports as schema None and autogenerate would re-create every table. Migrations always
+        # name their schema, so nothing needs a search_path here.
+        engine = create_async_engine(async_url(url), poolclass=NullPool,
+                                     connect_args={"server_settings": {"search_path": "pg_catalog"}})
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(_run_sync, metadata, schema)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 
 
@@ -34,6 +35,10 @@ class Xid8(UserDefinedType[int]):
 
     def get_col_spec(self, **kw: object) -> str:
         return "xid8"
+
+
+# Let reflection (Alembic's autogenerate) recognise the column type instead of warning about it.
+ischema_names.setdefault("xid8", Xid8)
 
 
 @dataclass(frozen=True)
