@@ -81,3 +81,16 @@ async def test_readiness_fails_when_the_schema_is_behind(stack_db: StackDatabase
     finally:
         await conn.execute("UPDATE ledger.alembic_version SET version_num = 'ledger_0001'")
         await conn.close()
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+async def test_each_services_openapi_describes_errors_as_problems(
+    name: str, stack_db: StackDatabase, internal_secret: str
+) -> None:
+    async with running(build(name, stack_db, internal_secret)) as client:
+        doc = (await client.get("/openapi.json")).json()
+    feed = doc["paths"]["/internal/feed"]["get"]["responses"]
+    assert set(feed["401"]["content"]) == {"application/problem+json"}
+    assert feed["401"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert feed["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/ValidationProblem")
+    assert "HTTPValidationError" not in doc["components"]["schemas"]

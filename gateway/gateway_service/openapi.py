@@ -13,36 +13,16 @@ import httpx
 
 from gateway_service.proxy import is_forwardable
 from gateway_service.upstreams import Upstreams
+from svckit.errors import PROBLEM_MEDIA_TYPE
+from svckit.problems import file_errors_as_problems, operations
 
 Document = dict[str, Any]
 COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers", "links",
                       "callbacks")
-HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 # Probes for orchestrators, not API for people; the gateway has its own.
 HIDDEN_SERVICE_PATHS = frozenset({"/healthz", "/readyz"})
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 SECURITY_SCHEME = "bearerAuth"
 UNAVAILABLE = "x-unavailable-services"
-
-
-def _problem_media_type(operation: dict[str, Any]) -> None:
-    for status, response in operation.get("responses", {}).items():
-        content = response.get("content", {})
-        if status[:1] in {"4", "5"} and "application/json" in content:
-            content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-
-
-def _operations(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    return (operation for method, operation in item.items() if method in HTTP_METHODS)
-
-
-def with_problem_media_type(doc: Document) -> Document:
-    """File every error answer of the gateway's own routes under problem+json, which is what we send."""
-    doc = copy.deepcopy(doc)
-    for item in doc.get("paths", {}).values():
-        for operation in _operations(item):
-            _problem_media_type(operation)
-    return doc
 
 
 def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
@@ -63,7 +43,7 @@ def _unique(candidate: str, taken: set[str]) -> str:
 
 
 def _operation_ids(doc: Document) -> set[str]:
-    return {op["operationId"] for item in doc.get("paths", {}).values() for op in _operations(item)
+    return {op["operationId"] for item in doc.get("paths", {}).values() for op in operations(item)
             if "operationId" in op}
 
 
@@ -119,7 +99,7 @@ def add_service(doc: Document, service: str, spec: Document, operation_ids: set[
         if path in HIDDEN_SERVICE_PATHS or not is_forwardable(path):
             continue
         public_item = _rename_refs(item, renames)
-        for operation in _operations(public_item):
+        for operation in operations(public_item):
             operation["operationId"] = _unique(f"{service}_{operation.get('operationId', 'operation')}",
                                                operation_ids)
             operation["tags"] = [f"{service}: {tag}" for tag in operation.get("tags", [])] or [service]
@@ -128,7 +108,7 @@ def add_service(doc: Document, service: str, spec: Document, operation_ids: set[
             responses = operation.setdefault("responses", {})
             if "422" in responses and "422" in gateway_answers:  # services answer validation errors as we do
                 responses["422"] = gateway_answers["422"]
-            _problem_media_type(operation)
+            file_errors_as_problems(operation)
             for status in ("401", "503", "504"):
                 if status in gateway_answers:
                     responses.setdefault(status, gateway_answers[status])

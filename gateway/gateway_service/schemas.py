@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,33 +64,3 @@ class UserRead(Schema):
     updated_at: datetime = Field(description="When the account last changed (UTC)")
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of this API is answered."""
-
-    type: str = Field(description="URI reference naming the problem type")
-    title: str = Field(description="Short summary of the problem type")
-    status: int = Field(description="HTTP status code")
-    detail: str = Field(description="Explanation of this occurrence")
-    code: str = Field(description="Stable machine-readable code to switch on")
-    instance: str | None = Field(default=None, description="The request path")
-    request_id: str | None = Field(default=None, description="Quote it when reporting a problem")
-
-
-class FieldProblem(BaseModel):
-    field: str = Field(description="Dotted path of the offending field, e.g. `roles.0`")
-    rule: str = Field(description="Which rule failed, e.g. `string_too_short`")
-    message: str = Field(description="Human-readable reason")
-
-
-class ValidationProblem(Problem):
-    errors: list[FieldProblem] = Field(description="One entry per invalid field")
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for error answers (the document builder files them under problem+json).
-
-    Declaring 422 also replaces FastAPI's default validation schema, which is not what we send."""
-    return {
-        status: {"model": ValidationProblem if status == 422 else Problem, "description": "Problem details"}
-        for status in statuses
-    }

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request, Response
 
 from gateway_service import accounts, sessions
 from gateway_service.deps import PrincipalDep
-from gateway_service.schemas import LoginRequest, RefreshRequest, TokenPairRead, UserRead, problem_responses
+from gateway_service.schemas import LoginRequest, RefreshRequest, TokenPairRead, UserRead
 from gateway_service.state import gateway_of
 from svckit.errors import problem_response
+from svckit.problems import problem_responses
 from svckit.routing import SessionDep, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=TransactionalRoute,

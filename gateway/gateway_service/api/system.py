@@ -10,10 +10,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway_service.health import services_readiness
-from gateway_service.openapi import merged_document, with_problem_media_type
+from gateway_service.openapi import merged_document
 from gateway_service.state import gateway_of
 from svckit.health import readiness
 from svckit.kit import kit_of
+from svckit.problems import with_problem_media_type
 
 router = APIRouter(tags=["health"])
 

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends
 
 from gateway_service import accounts, repository
 from gateway_service.deps import AdminDep, require_admin
-from gateway_service.schemas import UserCreate, UserRead, UserUpdate, problem_responses
+from gateway_service.schemas import UserCreate, UserRead, UserUpdate
 from svckit.pagination import Page, PageParams, page_params
+from svckit.problems import problem_responses
 from svckit.routing import SessionDep, TransactionalRoute
 
 router = APIRouter(

@@ -18,6 +18,7 @@ from svckit.kit import ServiceKit
 from svckit.logs import configure_logging
 from svckit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from svckit.platform_tables import PlatformTables
+from svckit.problems import install_problem_openapi
 from svckit.settings import ServiceSettings
 
 
@@ -44,6 +45,7 @@ def create_service_app(
 
     app = FastAPI(title=f"{service} service", description=description, version=version, lifespan=lifespan)
     install_error_handlers(app)
+    install_problem_openapi(app)
     install_idempotency(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

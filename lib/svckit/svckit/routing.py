@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from svckit.internal_auth import require_caller
 from svckit.kit import kit_of
+from svckit.problems import problem_responses
 
 
 class TransactionalRoute(APIRoute):
@@ -51,4 +52,5 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 def service_router(**kwargs: Any) -> APIRouter:
     """A router for a service's API: transactional, and unreachable without a valid internal token."""
     dependencies = [Depends(require_caller), *kwargs.pop("dependencies", [])]
-    return APIRouter(route_class=TransactionalRoute, dependencies=dependencies, **kwargs)
+    responses = {**problem_responses(401, 422), **kwargs.pop("responses", {})}
+    return APIRouter(route_class=TransactionalRoute, dependencies=dependencies, responses=responses, **kwargs)
