@@ -88,7 +88,9 @@ async def test_each_services_openapi_describes_errors_as_problems(
     name: str, stack_db: StackDatabase, internal_secret: str
 ) -> None:
     async with running(build(name, stack_db, internal_secret)) as client:
-        doc = (await client.get("/openapi.json")).json()
+        assert (await client.get("/openapi.json")).status_code == 401
+        assert (await client.get("/docs")).status_code == 404  # the gateway serves the docs
+        doc = (await client.get("/openapi.json", headers=internal_headers(internal_secret, name))).json()
     feed = doc["paths"]["/internal/feed"]["get"]["responses"]
     assert set(feed["401"]["content"]) == {"application/problem+json"}
     assert feed["401"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")

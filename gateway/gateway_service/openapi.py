@@ -14,6 +14,7 @@ import httpx
 from gateway_service.proxy import is_forwardable
 from gateway_service.upstreams import Upstreams
 from svckit.errors import PROBLEM_MEDIA_TYPE
+from svckit.internal_auth import mint_internal_token
 from svckit.problems import file_errors_as_problems, operations
 
 Document = dict[str, Any]
@@ -138,18 +139,22 @@ def merge(own: Document, services: dict[str, Document | None]) -> Document:
     return doc
 
 
-async def _fetch(upstreams: Upstreams, service: str, seconds: float) -> Document | None:
+async def _fetch(upstreams: Upstreams, service: str, seconds: float, internal_secret: str) -> Document | None:
+    # Services only answer callers holding an internal token, their API description included.
+    token = mint_internal_token(internal_secret, caller_service="gateway", audience=service)
     try:
-        response = await upstreams.client(service).get(upstreams.url(service, b"/openapi.json"), timeout=seconds)
+        response = await upstreams.client(service).get(
+            upstreams.url(service, b"/openapi.json"), timeout=seconds, headers={"Authorization": f"Bearer {token}"},
+        )
         body = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return None  # a service that is down is listed as unavailable, not allowed to break the document
     return body if isinstance(body, dict) else None
 
 
-async def merged_document(own: Document, upstreams: Upstreams, seconds: float) -> Document:
+async def merged_document(own: Document, upstreams: Upstreams, seconds: float, internal_secret: str) -> Document:
     names = upstreams.names
-    specs = await asyncio.gather(*(_fetch(upstreams, name, seconds) for name in names))
+    specs = await asyncio.gather(*(_fetch(upstreams, name, seconds, internal_secret) for name in names))
     return merge(own, dict(zip(names, specs, strict=True)))
 
 

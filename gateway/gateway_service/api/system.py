@@ -52,7 +52,8 @@ async def openapi_document(request: Request) -> JSONResponse:
 
     async def build() -> dict[str, Any]:
         own = with_problem_media_type(request.app.openapi())
-        return await merged_document(own, state.upstreams, state.settings.probe_timeout)
+        secret = kit_of(request).internal_secret
+        return await merged_document(own, state.upstreams, state.settings.probe_timeout, secret)
 
     return JSONResponse(await state.openapi.get(build))
 

@@ -18,7 +18,7 @@ from svckit.kit import ServiceKit
 from svckit.logs import configure_logging
 from svckit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from svckit.platform_tables import PlatformTables
-from svckit.problems import install_problem_openapi
+from svckit.problems import install_problem_openapi, openapi_router
 from svckit.settings import ServiceSettings
 
 
@@ -43,7 +43,10 @@ def create_service_app(
             if database is None:
                 await db.dispose()
 
-    app = FastAPI(title=f"{service} service", description=description, version=version, lifespan=lifespan)
+    # A service's description is served to internal callers only (the gateway merges it into the
+    # public document and serves the interactive docs), like everything else but its probes.
+    app = FastAPI(title=f"{service} service", description=description, version=version, lifespan=lifespan,
+                  openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     install_problem_openapi(app)
     install_idempotency(app)
@@ -52,6 +55,7 @@ def create_service_app(
     app.include_router(health_router())
     app.include_router(feed_router())
     app.include_router(identity_router())
+    app.include_router(openapi_router(app))
     for router in routers:
         app.include_router(router)
     return app

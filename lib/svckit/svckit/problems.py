@@ -6,10 +6,12 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from svckit.errors import PROBLEM_MEDIA_TYPE
+from svckit.internal_auth import require_caller
 
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
@@ -76,3 +78,14 @@ def install_problem_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def openapi_router(app: FastAPI) -> APIRouter:
+    """`GET /openapi.json` for internal callers (the gateway merges it into the public document)."""
+    router = APIRouter(dependencies=[Depends(require_caller)])
+
+    @router.get("/openapi.json", include_in_schema=False)
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    return router
