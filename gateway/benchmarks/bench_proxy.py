@@ -29,7 +29,7 @@ from svckit.db import Database
 from svckit.internal_auth import mint_internal_token
 from svckit.ops.bench import BenchContext, Figure
 
-REQUESTS, CONCURRENCY, LOGINS = 2_000, 16, 20
+REQUESTS, CONCURRENCY, LOGINS, REPEATS = 1_000, 16, 20, 3
 
 
 def _free_port() -> int:
@@ -118,12 +118,18 @@ async def run(ctx: BenchContext) -> list[Figure]:
 
             internal = mint_internal_token(ctx.internal_secret, caller_service="gateway", audience="org",
                                            user_id="bench", roles={"agent"}, ttl=timedelta(hours=1))
-            await _load(client, f"http://127.0.0.1:{org_port}/v1/caller", {"Authorization": f"Bearer {internal}"})
-            bare_s, _ = await _load(client, f"http://127.0.0.1:{org_port}/healthz", {})
-            direct_s, direct = await _load(client, f"http://127.0.0.1:{org_port}/v1/caller",
-                                           {"Authorization": f"Bearer {internal}"})
-            proxied_s, proxied = await _load(client, f"{gateway}/api/v1/org/v1/caller",
-                                             {"Authorization": f"Bearer {access}"})
+            urls = {
+                "bare": (f"http://127.0.0.1:{org_port}/healthz", {}),
+                "direct": (f"http://127.0.0.1:{org_port}/v1/caller", {"Authorization": f"Bearer {internal}"}),
+                "proxied": (f"{gateway}/api/v1/org/v1/caller", {"Authorization": f"Bearer {access}"}),
+            }
+            best: dict[str, tuple[float, list[float]]] = {}
+            for _ in range(REPEATS):  # interleaved, fastest run of each kept
+                for name, (url, headers) in urls.items():
+                    seconds, latencies = await _load(client, url, headers)
+                    if name not in best or seconds < best[name][0]:
+                        best[name] = (seconds, latencies)
+    (bare_s, _), (direct_s, direct), (proxied_s, proxied) = best["bare"], best["direct"], best["proxied"]
     return [
         Figure("bare_healthz_requests_per_s", REQUESTS / bare_s, "1/s"),
         Figure("direct_requests_per_s", REQUESTS / direct_s, "1/s"),

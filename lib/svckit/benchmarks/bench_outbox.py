@@ -20,16 +20,16 @@ from svckit.db import async_url
 from svckit.idempotency import IdempotencyDep
 from svckit.kit import kit_of
 from svckit.models import service_metadata
-from svckit.ops.bench import BenchContext, Figure, timed
+from svckit.ops.bench import BenchContext, Figure, paired, timed
 from svckit.outbox import append_event, read_feed
 from svckit.platform_tables import platform_tables
 from svckit.routing import SessionDep, service_router
 from svckit.settings import ServiceSettings
 from svckit.testing.asgi import internal_headers, running
 
-WRITERS, PER_WRITER = 8, 250
+WRITERS, PER_WRITER = 8, 120
 FEED_EVENTS, FEED_PAGE = 20_000, 1_000
-POSTS = 1_000
+POSTS = 500
 
 
 async def run(ctx: BenchContext) -> list[Figure]:
@@ -54,8 +54,8 @@ async def run(ctx: BenchContext) -> list[Figure]:
                 await s.commit()
 
     total = WRITERS * PER_WRITER
-    plain_s = await timed(lambda: asyncio.gather(*(plain_writer() for _ in range(WRITERS))))
-    outbox_s = await timed(lambda: asyncio.gather(*(outbox_writer() for _ in range(WRITERS))))
+    plain_s, outbox_s = await paired(lambda: asyncio.gather(*(plain_writer() for _ in range(WRITERS))),
+                                     lambda: asyncio.gather(*(outbox_writer() for _ in range(WRITERS))))
 
     async with AsyncSession(engine) as s:
         for start in range(0, FEED_EVENTS, 5_000):
@@ -120,6 +120,4 @@ async def _posts(ctx: BenchContext, schema: str) -> tuple[float, float]:
                 responses = await asyncio.gather(*(one(i) for i in range(batch, batch + 50)))
                 assert all(r.status_code == 201 for r in responses)
 
-        plain = await timed(lambda: post_many(False))
-        idem = await timed(lambda: post_many(True))
-    return plain, idem
+        return await paired(lambda: post_many(False), lambda: post_many(True))

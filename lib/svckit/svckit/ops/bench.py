@@ -70,10 +70,25 @@ def fmt(value: float) -> str:
     return f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}"
 
 
-async def timed(work: Callable[[], Awaitable[object]]) -> float:
-    started = time.perf_counter()
-    await work()
-    return time.perf_counter() - started
+async def timed(work: Callable[[], Awaitable[object]], repeats: int = 3) -> float:
+    """Seconds of the fastest of `repeats` runs: the least disturbed by everything else on the machine."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+async def paired(
+    baseline: Callable[[], Awaitable[object]], candidate: Callable[[], Awaitable[object]], repeats: int = 3,
+) -> tuple[float, float]:
+    """Fastest seconds of each, runs interleaved so drift on the machine hits both alike."""
+    best_baseline = best_candidate = float("inf")
+    for _ in range(repeats):
+        best_baseline = min(best_baseline, await timed(baseline, 1))
+        best_candidate = min(best_candidate, await timed(candidate, 1))
+    return best_baseline, best_candidate
 
 
 def main(argv: list[str]) -> int:
