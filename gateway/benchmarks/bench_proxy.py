@@ -28,6 +28,7 @@ from gateway_service.roles import Role
 from svckit.db import Database
 from svckit.internal_auth import mint_internal_token
 from svckit.ops.bench import BenchContext, Figure
+from svckit.ops.services import answers_ok
 
 REQUESTS, CONCURRENCY, LOGINS, REPEATS = 1_000, 16, 20, 3
 
@@ -56,16 +57,12 @@ def _processes(ctx: BenchContext, org_port: int, gateway_port: int, jwt_secret: 
     ]
     try:
         deadline = time.monotonic() + 60
-        for port in (org_port, gateway_port):
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"process on port {port} not ready")
-                time.sleep(0.2)
+        with httpx.Client(timeout=2.0) as probe:
+            for port in (org_port, gateway_port):
+                while not answers_ok(probe, f"http://127.0.0.1:{port}/readyz"):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"process on port {port} not ready")
+                    time.sleep(0.2)
         yield
     finally:
         for proc in procs:

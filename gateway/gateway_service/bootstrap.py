@@ -28,7 +28,7 @@ _LOCK_KEY = "gateway.bootstrap_admin"
 
 
 class BootstrapError(Exception):
-    pass
+    """The first administrator cannot be created as configured; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from svckit.ops.services import ALL, repo_root
+from svckit.ops.services import ALL, answers_ok, repo_root
 
 
 def free_port() -> int:
@@ -47,12 +47,8 @@ class RunningStack:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise AssertionError(f"stack exited early ({self.process.returncode}):\n{self.text()[-4000:]}")
-                try:
-                    response = client.get(f"{self.gateway}/healthz")
-                    if response.status_code == 200:
-                        return dict(response.json())
-                except httpx.TransportError:
-                    pass
+                if answers_ok(client, f"{self.gateway}/healthz"):
+                    return dict(client.get(f"{self.gateway}/healthz").json())
                 time.sleep(0.5)
         raise AssertionError(f"stack not healthy after {timeout}s:\n{self.text()[-4000:]}")
 

@@ -13,7 +13,7 @@ MINOR_UNITS: dict[str, int] = {"CNY": 2, "HKD": 2, "USD": 2, "EUR": 2, "JPY": 0}
 
 
 class CurrencyMismatch(ValueError):
-    pass
+    """Two amounts in different currencies met in one calculation."""
 
 
 def _exponent(currency: str) -> Decimal:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -49,3 +51,11 @@ def repo_root(start: Path | None = None) -> Path:
         if (folder / "services").is_dir() and (folder / "gateway").is_dir():
             return folder
     raise RuntimeError(f"not inside the repository: {here}")
+
+
+def answers_ok(client: httpx.Client, url: str) -> bool:
+    """Whether `url` answers 200 now; a process still starting (refused, reset, timed out) is a no."""
+    try:
+        return client.get(url).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from svckit.migrations import upgrade_to_head
 from svckit.ops.pgserver import embedded_server
 from svckit.ops.provision import provision
-from svckit.ops.services import ALL, GATEWAY, SERVICES, ServiceSpec, repo_root
+from svckit.ops.services import ALL, GATEWAY, SERVICES, ServiceSpec, answers_ok, repo_root
 
 DEFAULT_DATABASE = "salesteam"
 DEFAULT_ROLE_PREFIX = "salesteam_"
@@ -136,11 +136,8 @@ def wait_ready(env: Mapping[str, str], processes: Mapping[str, subprocess.Popen[
             for name, url in list(pending.items()):
                 if processes[name].poll() is not None:
                     raise RuntimeError(f"{name} exited with code {processes[name].returncode} while starting")
-                try:
-                    if client.get(url).status_code == 200:
-                        del pending[name]
-                except httpx.TransportError:
-                    pass
+                if answers_ok(client, url):
+                    del pending[name]
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
             time.sleep(0.2)
