@@ -15,7 +15,7 @@ from starlette.responses import StreamingResponse
 
 from gateway_service.accounts import Principal
 from gateway_service.upstreams import Upstreams
-from svckit.errors import GatewayTimeout, NotFound, ServiceUnavailable
+from svckit.errors import BadGateway, GatewayTimeout, NotFound, ServiceUnavailable
 from svckit.internal_auth import mint_internal_token
 from svckit.requestid import REQUEST_ID_HEADER, current_request_id
 
@@ -114,6 +114,21 @@ async def _send(client: httpx.AsyncClient, request: httpx.Request, total: float)
     raise AssertionError("unreachable")
 
 
+async def _refuse_if_gateway_was_rejected(upstream: httpx.Response, service: str) -> None:
+    """A service refusing *our* internal token is our misconfiguration (secrets out of step), not the
+    user's: answering 401 would only send them to log in again. Any other 401 passes through."""
+    await upstream.aread()
+    try:
+        code = upstream.json().get("code", "")
+    except (ValueError, AttributeError):
+        return
+    if isinstance(code, str) and code.startswith("internal_token_"):
+        log.error("upstream %s rejected the gateway's internal token: %s", service, code,
+                  extra={"upstream": service, "upstream_code": code})
+        raise BadGateway(f"the {service} service refused the gateway's credentials", code="upstream_rejected_gateway",
+                         service=service)
+
+
 async def forward(
     request: Request, *, upstreams: Upstreams, service: str, path: str, principal: Principal,
     internal_secret: str, total_timeout: float,
@@ -142,8 +157,13 @@ async def forward(
         "upstream": service, "upstream_status": upstream.status_code,
         "upstream_ms": round((time.perf_counter() - started) * 1000, 2),
     })
-    response = StreamingResponse(
-        _relay(upstream, service), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose),
-    )
+    response: Response
+    if upstream.status_code == 401:
+        await _refuse_if_gateway_was_rejected(upstream, service)  # reads the (small) body
+        response = Response(upstream.content, status_code=401)
+    else:
+        response = StreamingResponse(
+            _relay(upstream, service), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose),
+        )
     response.raw_headers = _response_headers(upstream, upstreams.urls[service], f"/api/v1/{service}")
     return response

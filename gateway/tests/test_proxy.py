@@ -161,6 +161,33 @@ async def test_unreachable_service_is_a_503_naming_it(
     assert other.status_code == 200  # one service down does not take the others with it
 
 
+async def test_a_service_refusing_the_gateways_credentials_is_a_502_not_a_user_401(
+    start_gateway: GatewayFactory, make_user: UserFactory, login: Login,
+) -> None:
+    # The gateway signs with a key the services do not share: our misconfiguration, not the user's.
+    async with start_gateway(INTERNAL_TOKEN_SECRET="out-of-step-" + "k" * 40) as gateway:
+        pair = await login(gateway, await make_user())
+        response = await gateway.get("/api/v1/org/v1/caller", headers=bearer(pair))
+    body = assert_problem(response, 502, "upstream_rejected_gateway")
+    assert body["service"] == "org"
+
+
+async def test_a_services_own_401_passes_through(
+    start_gateway: GatewayFactory, service_transports: dict[str, httpx.AsyncBaseTransport],
+    make_user: UserFactory, login: Login,
+) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"code": "pin_required", "status": 401},
+                              headers={"content-type": "application/problem+json"})
+
+    transports = {**service_transports, "ledger": httpx.MockTransport(refuse)}
+    async with start_gateway(transports=transports) as gateway:
+        pair = await login(gateway, await make_user())
+        response = await gateway.get("/api/v1/ledger/v1/anything", headers=bearer(pair))
+    assert response.status_code == 401
+    assert response.json()["code"] == "pin_required"
+
+
 @pytest.mark.parametrize(("transport", "settings"), [
     (FailingTransport(httpx.ReadTimeout("upstream too slow")), {}),
     (FailingTransport(delay=5.0), {"upstream_timeout": 0.2}),  # the whole-call deadline, not a per-read one

@@ -63,6 +63,10 @@ class TooManyRequests(DomainError):
     status, code, title = 429, "rate_limited", "Too many requests"
 
 
+class BadGateway(DomainError):
+    status, code, title = 502, "bad_gateway", "Bad gateway"
+
+
 class ServiceUnavailable(DomainError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
