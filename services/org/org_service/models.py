@@ -1,6 +1,31 @@
-"""ORM base of the org service, bound to its own schema `org`."""
+"""ORM model of the org service, bound to its own schema `org`.
 
-from sqlalchemy.orm import DeclarativeBase
+Every relation that changes over time is a version with `[valid_from, valid_to)` business
+dates (Asia/Shanghai); `valid_to` NULL means open-ended. Versions are closed and new ones
+opened; history is never rewritten.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from svckit.models import service_metadata
 from svckit.platform_tables import platform_tables
@@ -13,3 +38,203 @@ class Base(DeclarativeBase):
 
 
 PLATFORM_TABLES = platform_tables(Base.metadata)
+
+
+class Institution(Base):
+    """An institution 机构: HQ 总公司 → branch 分公司 → sales office 营业部 / marketing service office
+    营销服务部 / sub-branch 支公司."""
+
+    __tablename__ = "institution"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    kind: Mapped[str] = mapped_column(Text)
+    tier: Mapped[int] = mapped_column(SmallInteger)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    # Ancestors from HQ down to and including this institution: scope checks are one containment test.
+    path: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    opened_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('hq', 'branch', 'sales_office', 'service_office', 'sub_branch')", name="kind"),
+        CheckConstraint("tier BETWEEN 1 AND 4", name="tier"),
+        CheckConstraint("closed_on IS NULL OR closed_on > opened_on", name="dates_in_order"),
+        Index("ix_institution_path", "path", postgresql_using="gin"),
+    )
+
+
+class Team(Base):
+    """A sales team: a department 业务部 under an institution, or a group 业务组 under a department."""
+
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    parent_team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    kind: Mapped[str] = mapped_column(Text)
+    number: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('department', 'group')", name="kind"),
+        CheckConstraint("number > 0", name="number_positive"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        CheckConstraint("(kind = 'department') = (parent_team_id IS NULL)", name="groups_have_a_department"),
+    )
+
+
+class TeamName(Base):
+    """A team's name over time (names follow the institution path and may be changed)."""
+
+    __tablename__ = "team_name"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        # A name in current use belongs to one team only.
+        Index("uq_team_name_current", "name", unique=True, postgresql_where=text("valid_to IS NULL")),
+    )
+
+
+class Rank(Base):
+    """A rung of the rank ladder 职级 (agent 业务员 … director 总监); the ladder is data."""
+
+    __tablename__ = "rank"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    ladder_order: Mapped[int] = mapped_column(Integer, unique=True)
+    is_supervisor: Mapped[bool] = mapped_column(Boolean)
+
+
+class RankRule(Base):
+    """Requirements of a rank, effective-dated (seed 000: e.g. an assistant manager's team has
+    13–15 people including 3 supervisors)."""
+
+    __tablename__ = "rank_rule"
+
+    rank_code: Mapped[str] = mapped_column(ForeignKey("rank.code"), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    min_team_size: Mapped[int] = mapped_column(Integer, server_default="0")
+    min_supervisors_in_team: Mapped[int] = mapped_column(Integer, server_default="0")
+    max_direct_reports: Mapped[int | None] = mapped_column(Integer)
+    # Whether someone of this rank may report to a supervisor of a lower rank.
+    may_report_to_lower_rank: Mapped[bool] = mapped_column(Boolean, server_default="false")
+
+    __table_args__ = (CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),)
+
+
+class Agent(Base):
+    """A sales agent 营销员 and their record; where they stand over time is in `agent_position`."""
+
+    __tablename__ = "agent"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    licence_no: Mapped[str] = mapped_column(Text, unique=True)
+    hire_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, server_default="active")
+    left_on: Mapped[date | None] = mapped_column(Date)
+    home_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    # The gateway account of this agent, when they have one (links identity to the org chart).
+    user_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended', 'left')", name="status"),
+        CheckConstraint("(status = 'left') = (left_on IS NOT NULL)", name="left_has_a_date"),
+    )
+
+
+class AgentPosition(Base):
+    """Where an agent stands from `valid_from` until `valid_to`: supervisor, team, institution, rank,
+    and the chain of supervisors above them (`path`, from the top down to the direct supervisor)."""
+
+    __tablename__ = "agent_position"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    rank_code: Mapped[str] = mapped_column(ForeignKey("rank.code"))
+    path: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        CheckConstraint("supervisor_id IS DISTINCT FROM agent_id", name="not_own_supervisor"),
+        CheckConstraint("cardinality(path) = 0 OR path[cardinality(path)] = supervisor_id",
+                        name="path_ends_at_supervisor"),
+        Index("ix_agent_position_path", "path", postgresql_using="gin"),
+        Index("ix_agent_position_open_supervisor", "supervisor_id", postgresql_where=text("valid_to IS NULL")),
+        Index("ix_agent_position_open_team", "team_id", postgresql_where=text("valid_to IS NULL")),
+    )
+
+
+class AgentLineage(Base):
+    """Bloodline 血缘: who recruited 增员人 and who nurtured 育成人 an agent, over time."""
+
+    __tablename__ = "agent_lineage"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('recruiter', 'nurturer')", name="kind"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        CheckConstraint("sponsor_id <> agent_id", name="not_own_sponsor"),
+        Index("ix_agent_lineage_sponsor", "sponsor_id", "kind"),
+    )
+
+
+class SubtreeRollup(Base):
+    """How many people of each rank stand below an agent, over time; maintained on every write so
+    subtree aggregates never walk the tree."""
+
+    __tablename__ = "subtree_rollup"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    rank_code: Mapped[str] = mapped_column(ForeignKey("rank.code"), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    headcount: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        CheckConstraint("headcount >= 0", name="headcount_not_negative"),
+    )
+
+
+class OrgChange(Base):
+    """The append-only record of every change made to the organisation: who, when, what."""
+
+    __tablename__ = "org_change"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    effective_on: Mapped[date] = mapped_column(Date)
+    subject_type: Mapped[str] = mapped_column(Text)
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, object]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_org_change_subject", "subject_type", "subject_id"),)
