@@ -1,0 +1,274 @@
+"""Agents joining, moving, changing rank and leaving: checked against the rules, then written as
+new versions with their paths and rollups, recorded in the change log and announced on the feed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from org_service import positions, rules
+from org_service.models import (
+    PLATFORM_TABLES,
+    Agent,
+    AgentLineage,
+    AgentPosition,
+    Institution,
+    OrgChange,
+    Rank,
+    RankRule,
+    Team,
+)
+from org_service.positions import Placement
+from svckit.errors import Conflict, NotFound, Unprocessable
+from svckit.outbox import append_event
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked for a change (recorded with it)."""
+
+    name: str
+
+
+async def _record(session: AsyncSession, actor: Actor, kind: str, effective_on: date, agent_id: int,
+                  details: dict[str, Any]) -> None:
+    session.add(OrgChange(kind=kind, effective_on=effective_on, subject_type="agent", subject_id=agent_id,
+                          actor=actor.name, details=details))
+    await append_event(session, PLATFORM_TABLES, event_type=f"agent.{kind}", aggregate_type="agent",
+                       aggregate_id=str(agent_id), payload={"agent_id": agent_id,
+                                                            "effective_on": effective_on.isoformat(), **details})
+
+
+async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found", field="agent_id")
+    return agent
+
+
+async def rank_standing(session: AsyncSession, rank_code: str, on: date, *, field: str) -> rules.RankStanding:
+    row = (await session.execute(
+        select(Rank.ladder_order, RankRule.may_report_to_lower_rank)
+        .join(RankRule, RankRule.rank_code == Rank.code)
+        .where(Rank.code == rank_code, RankRule.valid_from <= on,
+               (RankRule.valid_to.is_(None)) | (RankRule.valid_to > on))
+    )).one_or_none()
+    if row is None:
+        raise Unprocessable(f"rank {rank_code!r} does not exist or has no rule in force on {on}",
+                            code="unknown_rank", field=field)
+    return rules.RankStanding(rank_code, row.ladder_order, row.may_report_to_lower_rank)
+
+
+async def _institution_open(session: AsyncSession, institution_id: int, on: date) -> Institution:
+    institution = await session.get(Institution, institution_id)
+    if institution is None:
+        raise Unprocessable(f"institution {institution_id} does not exist", code="institution_not_found",
+                            field="institution_id")
+    if institution.opened_on > on or (institution.closed_on is not None and institution.closed_on <= on):
+        raise Conflict(f"institution {institution_id} is not open on {on}", code="institution_closed",
+                       field="institution_id")
+    return institution
+
+
+async def _team_open(session: AsyncSession, team_id: int, institution_id: int, on: date) -> Team:
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise Unprocessable(f"team {team_id} does not exist", code="team_not_found", field="team_id")
+    if team.valid_from > on or (team.valid_to is not None and team.valid_to <= on):
+        raise Conflict(f"team {team_id} does not exist on {on} (not yet created, or dissolved)",
+                       code="team_dissolved", field="team_id")
+    if team.institution_id != institution_id:
+        raise Conflict(f"team {team_id} belongs to another institution", code="team_outside_institution",
+                       field="team_id")
+    return team
+
+
+async def _supervisor_on(session: AsyncSession, supervisor_id: int, on: date) -> AgentPosition:
+    """The supervisor's open version, which must already be in force on `on`."""
+    current = await positions.open_position(session, supervisor_id)
+    if current is None:
+        exists = await session.get(Agent, supervisor_id)
+        raise (Unprocessable(f"supervisor {supervisor_id} does not exist", code="supervisor_not_found",
+                             field="supervisor_id") if exists is None else
+               Conflict(f"supervisor {supervisor_id} has left", code="supervisor_left", field="supervisor_id"))
+    if current.valid_from > on:
+        raise Conflict(f"supervisor {supervisor_id} has a change recorded from {current.valid_from}, after {on}",
+                       code="effective_date_before_history", field="effective_on")
+    return current
+
+
+async def _placement(session: AsyncSession, agent_id: int, on: date, *, supervisor_id: int | None,
+                     team_id: int | None, institution_id: int, rank_code: str) -> Placement:
+    """Check a placement against the rules and compute the supervisor path it implies."""
+    await _institution_open(session, institution_id, on)
+    if team_id is not None:
+        await _team_open(session, team_id, institution_id, on)
+    standing = await rank_standing(session, rank_code, on, field="rank_code")
+    path: list[int] = []
+    if supervisor_id is not None:
+        supervisor = await _supervisor_on(session, supervisor_id, on)
+        rules.no_supervision_cycle(agent_id, supervisor_id, supervisor.path)
+        rules.supervisor_outranks(standing, await rank_standing(session, supervisor.rank_code, on,
+                                                                field="supervisor_id"), field="supervisor_id")
+        path = [*supervisor.path, supervisor_id]
+    return Placement(supervisor_id, team_id, institution_id, rank_code, path)
+
+
+async def hire(
+    session: AsyncSession, actor: Actor, *, code: str, name: str, licence_no: str, hire_date: date,
+    institution_id: int, team_id: int | None, supervisor_id: int | None, rank_code: str,
+    recruiter_id: int | None, nurturer_id: int | None, user_id: str | None,
+) -> Agent:
+    await positions.lock_hierarchy(session)
+    agent = Agent(code=code, name=name, licence_no=licence_no, hire_date=hire_date, status="active",
+                  home_institution_id=institution_id, user_id=user_id)
+    session.add(agent)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("an agent with this code, licence number or user account already exists",
+                       code="agent_exists", field="code") from None
+    placement = await _placement(session, agent.id, hire_date, supervisor_id=supervisor_id, team_id=team_id,
+                                 institution_id=institution_id, rank_code=rank_code)
+    await positions.write_version(session, agent.id, hire_date, placement, "hired", None)
+    await positions.shift_rollups(session, positions.arrival(placement.path, {rank_code: 1}), hire_date)
+    for kind, sponsor in (("recruiter", recruiter_id), ("nurturer", nurturer_id)):
+        if sponsor is not None:
+            await set_sponsor(session, agent.id, kind, sponsor, hire_date)
+    await _record(session, actor, "joined", hire_date, agent.id, {
+        "supervisor_id": supervisor_id, "team_id": team_id, "institution_id": institution_id, "rank_code": rank_code,
+    })
+    return agent
+
+
+async def set_sponsor(session: AsyncSession, agent_id: int, kind: str, sponsor_id: int, on: date) -> None:
+    """Record who recruited or nurtured an agent; the bloodline is permanent, so it is set once."""
+    sponsor = await session.get(Agent, sponsor_id)
+    if sponsor is None:
+        raise Unprocessable(f"{kind} {sponsor_id} does not exist", code="sponsor_not_found", field=f"{kind}_id")
+    existing = (await session.execute(select(AgentLineage).where(
+        AgentLineage.agent_id == agent_id, AgentLineage.kind == kind))).scalars().first()
+    if existing is not None:
+        raise Conflict(f"the {kind} of agent {agent_id} is already recorded; a bloodline is permanent",
+                       code="bloodline_permanent", field=f"{kind}_id")
+    ancestry = await lineage_ancestry(session, sponsor_id, kind)
+    rules.no_lineage_cycle(agent_id, sponsor_id, ancestry)
+    session.add(AgentLineage(agent_id=agent_id, kind=kind, valid_from=on, sponsor_id=sponsor_id))
+    await session.flush()
+
+
+async def lineage_ancestry(session: AsyncSession, agent_id: int, kind: str) -> list[int]:
+    """Sponsors above an agent in one bloodline (recruiter or nurturer), nearest first."""
+    chain: list[int] = []
+    current: int | None = agent_id
+    while current is not None and len(chain) < 1000:
+        current = (await session.execute(select(AgentLineage.sponsor_id).where(
+            AgentLineage.agent_id == current, AgentLineage.kind == kind))).scalars().first()
+        if current is not None:
+            if current in chain:
+                break
+            chain.append(current)
+    return chain
+
+
+async def _active(session: AsyncSession, agent_id: int) -> tuple[Agent, AgentPosition]:
+    agent = await get_agent(session, agent_id)
+    current = await positions.open_position(session, agent_id)
+    if agent.status == "left" or current is None:
+        raise Conflict(f"agent {agent_id} has left", code="agent_left", field="agent_id")
+    return agent, current
+
+
+async def move(
+    session: AsyncSession, actor: Actor, agent_id: int, *, effective_on: date, changes: dict[str, Any], reason: str,
+) -> AgentPosition:
+    """Change supervisor, team or institution from `effective_on`; people below follow their supervisor."""
+    await positions.lock_hierarchy(session)
+    _, current = await _active(session, agent_id)
+    rules.not_before_history(effective_on, current.valid_from, what=f"agent {agent_id}")
+    placement = await _placement(
+        session, agent_id, effective_on, supervisor_id=changes.get("supervisor_id", current.supervisor_id),
+        team_id=changes.get("team_id", current.team_id),
+        institution_id=changes.get("institution_id", current.institution_id), rank_code=current.rank_code,
+    )
+    chain_changed = placement.path != current.path
+    if chain_changed:
+        latest_below = await positions.latest_start_below(session, agent_id)
+        if latest_below is not None:
+            rules.not_before_history(effective_on, latest_below, what=f"someone below agent {agent_id}")
+    old_path = list(current.path)
+    moving = await positions.headcount_below(session, agent_id, effective_on)
+    moving[current.rank_code] += 1
+    await positions.write_version(session, agent_id, effective_on, placement, reason, current)
+    if chain_changed:
+        await positions.repath_subtree(session, agent_id, len(old_path), [*placement.path, agent_id], effective_on)
+        common = set(old_path) & set(placement.path)
+        await positions.shift_rollups(session, positions.merge_deltas(
+            positions.arrival([a for a in old_path if a not in common], moving, -1),
+            positions.arrival([a for a in placement.path if a not in common], moving, 1),
+        ), effective_on)
+    await _record(session, actor, "moved", effective_on, agent_id, {
+        "reason": reason, "supervisor_id": placement.supervisor_id, "team_id": placement.team_id,
+        "institution_id": placement.institution_id, "people_moved": sum(moving.values()),
+    })
+    return (await positions.open_position(session, agent_id)) or current
+
+
+async def change_rank(
+    session: AsyncSession, actor: Actor, agent_id: int, *, effective_on: date, rank_code: str, kind: str, reason: str,
+) -> AgentPosition:
+    """Promotion, maintenance or demotion from `effective_on` (the bloodline is not touched)."""
+    await positions.lock_hierarchy(session)
+    _, current = await _active(session, agent_id)
+    rules.not_before_history(effective_on, current.valid_from, what=f"agent {agent_id}")
+    new = await rank_standing(session, rank_code, effective_on, field="rank_code")
+    if current.supervisor_id is not None:
+        supervisor = await _supervisor_on(session, current.supervisor_id, effective_on)
+        rules.supervisor_outranks(new, await rank_standing(session, supervisor.rank_code, effective_on,
+                                                           field="supervisor_id"), field="rank_code")
+    reports = (await session.execute(select(AgentPosition.rank_code).where(
+        AgentPosition.supervisor_id == agent_id, AgentPosition.valid_to.is_(None)))).scalars().all()
+    for report_rank in set(reports):
+        rules.supervisor_outranks(await rank_standing(session, report_rank, effective_on, field="rank_code"),
+                                  new, field="rank_code")
+    placement = Placement(current.supervisor_id, current.team_id, current.institution_id, rank_code,
+                          list(current.path))
+    old_rank = current.rank_code
+    await positions.write_version(session, agent_id, effective_on, placement, f"{kind}: {reason}", current)
+    await positions.shift_rollups(session, positions.merge_deltas(
+        positions.arrival(placement.path, {old_rank: 1}, -1), positions.arrival(placement.path, {rank_code: 1}),
+    ), effective_on)
+    await _record(session, actor, "rank_changed", effective_on, agent_id, {
+        "kind": kind, "reason": reason, "from_rank": old_rank, "to_rank": rank_code,
+    })
+    return (await positions.open_position(session, agent_id)) or current
+
+
+async def leave(session: AsyncSession, actor: Actor, agent_id: int, *, effective_on: date, reason: str) -> Agent:
+    """The agent leaves: every relation ends on `effective_on` and the feed announces it, so other
+    services revoke access and hand over customers. People reporting to them must be moved first."""
+    await positions.lock_hierarchy(session)
+    agent, current = await _active(session, agent_id)
+    rules.not_before_history(effective_on, current.valid_from, what=f"agent {agent_id}")
+    reports = (await session.execute(select(AgentPosition.agent_id).where(
+        AgentPosition.supervisor_id == agent_id, AgentPosition.valid_to.is_(None)))).scalars().all()
+    if reports:
+        raise Conflict(f"{len(reports)} people still report to agent {agent_id}; move them first",
+                       code="has_subordinates", field="agent_id", subordinates=sorted(reports)[:50])
+    await positions.close_version(session, current, effective_on)
+    await positions.shift_rollups(session, positions.arrival(current.path, Counter({current.rank_code: 1}), -1),
+                                  effective_on)
+    agent.status, agent.left_on = "left", effective_on
+    await session.flush()
+    await _record(session, actor, "left", effective_on, agent_id, {
+        "reason": reason, "last_supervisor_id": current.supervisor_id, "team_id": current.team_id,
+        "institution_id": current.institution_id,
+    })
+    return agent

@@ -1,0 +1,99 @@
+"""Reading the organisation as of any date: one indexed lookup for a chain, the maintained rollups
+for a subtree, a recursive walk only for the bloodline (which is not maintained)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from org_service import positions
+from org_service.models import AgentPosition
+from svckit.errors import NotFound
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    agent_id: int
+    code: str
+    name: str
+    rank_code: str
+    team_id: int | None
+    level: int
+
+
+async def position_or_404(session: AsyncSession, agent_id: int, on: date) -> AgentPosition:
+    position = await positions.position_on(session, agent_id, on)
+    if position is None:
+        raise NotFound(f"agent {agent_id} has no position on {on}", code="no_position_on_date")
+    return position
+
+
+async def supervisor_chain(session: AsyncSession, agent_id: int, on: date) -> list[ChainLink]:
+    """Direct supervisor first, up to the top, as the organisation stood on `on`."""
+    position = await position_or_404(session, agent_id, on)
+    if not position.path:
+        return []
+    rows = (await session.execute(text(
+        "SELECT u.id, u.n, a.code, a.name, p.rank_code, p.team_id"
+        " FROM unnest(CAST(:path AS bigint[])) WITH ORDINALITY AS u(id, n)"
+        " JOIN org.agent a ON a.id = u.id"
+        " JOIN org.agent_position p ON p.agent_id = u.id AND p.valid_from <= :d"
+        "   AND (p.valid_to IS NULL OR p.valid_to > :d)"
+        " ORDER BY u.n DESC"
+    ), {"path": list(position.path), "d": on})).all()
+    return [ChainLink(r.id, r.code, r.name, r.rank_code, r.team_id, level) for level, r in enumerate(rows, start=1)]
+
+
+async def subtree_headcount(session: AsyncSession, agent_id: int, on: date) -> dict[str, int]:
+    await position_or_404(session, agent_id, on)
+    return dict(await positions.headcount_below(session, agent_id, on))
+
+
+async def direct_reports(session: AsyncSession, agent_id: int, on: date) -> list[dict[str, Any]]:
+    rows = (await session.execute(text(
+        "SELECT p.agent_id, a.code, a.name, p.rank_code, p.team_id FROM org.agent_position p"
+        " JOIN org.agent a ON a.id = p.agent_id"
+        " WHERE p.supervisor_id = :a AND p.valid_from <= :d AND (p.valid_to IS NULL OR p.valid_to > :d)"
+        " ORDER BY p.agent_id"
+    ), {"a": agent_id, "d": on})).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def bloodline(session: AsyncSession, agent_id: int, kind: str, max_generations: int) -> list[dict[str, Any]]:
+    """Everyone `agent_id` recruited or nurtured, directly (generation 1) and indirectly."""
+    rows = (await session.execute(text(
+        "WITH RECURSIVE line(agent_id, sponsor_id, generation) AS ("
+        "  SELECT agent_id, sponsor_id, 1 FROM org.agent_lineage WHERE sponsor_id = :a AND kind = :k"
+        "  UNION ALL"
+        "  SELECT l.agent_id, l.sponsor_id, line.generation + 1 FROM org.agent_lineage l"
+        "  JOIN line ON l.sponsor_id = line.agent_id WHERE l.kind = :k AND line.generation < :g)"
+        " SELECT line.agent_id, line.sponsor_id, line.generation, a.code, a.name, a.status"
+        " FROM line JOIN org.agent a ON a.id = line.agent_id ORDER BY line.generation, line.agent_id"
+    ), {"a": agent_id, "k": kind, "g": max_generations})).all()
+    return [dict(r._mapping) for r in rows]
+
+
+SNAPSHOT_BATCH = 2_000
+
+
+async def snapshot(connection: AsyncConnection, institution_id: int | None, on: date) -> AsyncIterator[dict[str, Any]]:
+    """Every position in force on `on` in an institution's subtree (or the whole company), streamed.
+
+    Runs on its own connection: a stream outlives the request's transaction."""
+    result = await connection.stream(text(
+        "SELECT p.agent_id, a.code, a.name, a.status, p.supervisor_id, p.team_id, p.institution_id, p.rank_code,"
+        "       p.path, p.valid_from, p.valid_to"
+        " FROM org.agent_position p JOIN org.agent a ON a.id = p.agent_id"
+        " WHERE p.valid_from <= :d AND (p.valid_to IS NULL OR p.valid_to > :d)"
+        "   AND (CAST(:i AS bigint) IS NULL OR p.institution_id IN"
+        "        (SELECT id FROM org.institution WHERE path @> ARRAY[CAST(:i AS bigint)]))"
+        " ORDER BY cardinality(p.path), p.agent_id"
+    ), {"d": on, "i": institution_id})
+    async for partition in result.partitions(SNAPSHOT_BATCH):
+        for row in partition:
+            yield dict(row._mapping)
