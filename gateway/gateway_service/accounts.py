@@ -24,6 +24,7 @@ class Principal:
     username: str
     roles: frozenset[str]
     session_id: uuid.UUID
+    institution_ids: frozenset[int] = frozenset()
 
     def has_role(self, role: Role) -> bool:
         return role.value in self.roles
@@ -46,7 +47,10 @@ def check_password_policy(password: str, field: str = "password") -> None:
         )
 
 
-async def create_user(session: AsyncSession, *, username: str, password: str, roles: Iterable[Role | str]) -> User:
+async def create_user(
+    session: AsyncSession, *, username: str, password: str, roles: Iterable[Role | str],
+    institution_ids: Iterable[int] = (),
+) -> User:
     name = normalize_username(username)
     check_password_policy(password)
     if await repository.user_by_username(session, name) is not None:
@@ -54,6 +58,7 @@ async def create_user(session: AsyncSession, *, username: str, password: str, ro
     try:
         return await repository.add_user(
             session, username=name, password_hash=await passwords.hash_password(password), roles=role_list(roles),
+            institution_ids=sorted(set(institution_ids)),
         )
     except IntegrityError:  # a concurrent request took the name between our check and our insert
         raise Conflict(f"username {name!r} is taken", code="username_taken", field="username") from None
@@ -61,7 +66,7 @@ async def create_user(session: AsyncSession, *, username: str, password: str, ro
 
 async def update_user(
     session: AsyncSession, actor: Principal, user_id: uuid.UUID, *, roles: Iterable[Role] | None = None,
-    active: bool | None = None, password: str | None = None,
+    active: bool | None = None, password: str | None = None, institution_ids: Iterable[int] | None = None,
 ) -> User:
     """Change roles, activity or password; deactivation and password resets end every session of the user."""
     user = await repository.user_by_id(session, user_id, for_update=True)
@@ -74,6 +79,8 @@ async def update_user(
     now = utcnow()
     if roles is not None:
         user.roles = new_roles
+    if institution_ids is not None:
+        user.institution_ids = sorted(set(institution_ids))
     if password is not None:
         check_password_policy(password)
         user.password_hash = await passwords.hash_password(password)

@@ -12,6 +12,7 @@ from gateway_service.api import auth, system, users
 from gateway_service.api.proxy import proxy_router
 from gateway_service.models import PLATFORM_TABLES, SCHEMA
 from gateway_service.openapi import OpenAPICache
+from gateway_service.scopes import ScopeCache
 from gateway_service.sessions import TokenPolicy
 from gateway_service.settings import GatewaySettings
 from gateway_service.state import GatewayState
@@ -58,7 +59,8 @@ def create_app(
         )
         policy = TokenPolicy(settings.jwt_secret.get_secret_value(), settings.access_token_ttl,
                              settings.refresh_token_ttl)
-        app.state.gateway = GatewayState(settings, policy, upstreams, OpenAPICache(settings.openapi_cache_seconds))
+        app.state.gateway = GatewayState(settings, policy, upstreams, OpenAPICache(settings.openapi_cache_seconds),
+                                         ScopeCache(settings.scope_cache_seconds))
         try:
             yield
         finally:

@@ -18,6 +18,7 @@ from gateway_service.upstreams import Upstreams
 from svckit.errors import BadGateway, GatewayTimeout, NotFound, ServiceUnavailable
 from svckit.internal_auth import mint_internal_token
 from svckit.requestid import REQUEST_ID_HEADER, current_request_id
+from svckit.scope import DataScope
 
 log = logging.getLogger("gateway.proxy")
 
@@ -114,7 +115,7 @@ async def _send(client: httpx.AsyncClient, request: httpx.Request, total: float)
     raise AssertionError("unreachable")
 
 
-async def _refuse_if_gateway_was_rejected(upstream: httpx.Response, service: str) -> None:
+async def refuse_if_gateway_was_rejected(upstream: httpx.Response, service: str) -> None:
     """A service refusing *our* internal token is our misconfiguration (secrets out of step), not the
     user's: answering 401 would only send them to log in again. Any other 401 passes through."""
     await upstream.aread()
@@ -130,7 +131,7 @@ async def _refuse_if_gateway_was_rejected(upstream: httpx.Response, service: str
 
 
 async def forward(
-    request: Request, *, upstreams: Upstreams, service: str, path: str, principal: Principal,
+    request: Request, *, upstreams: Upstreams, service: str, path: str, principal: Principal, scope: DataScope,
     internal_secret: str, total_timeout: float,
 ) -> Response:
     client = upstreams.client(service)
@@ -138,6 +139,7 @@ async def forward(
     token = mint_internal_token(
         internal_secret, caller_service="gateway", audience=service, user_id=str(principal.user_id),
         username=principal.username, roles=principal.roles, request_id=current_request_id(),
+        institutions=principal.institution_ids, scope=scope,
     )
     body = await request.body()  # bounded by the body-size limit, so buffering is safe
     outgoing = client.build_request(request.method, url, headers=_request_headers(request, token),
@@ -159,7 +161,7 @@ async def forward(
     })
     response: Response
     if upstream.status_code == 401:
-        await _refuse_if_gateway_was_rejected(upstream, service)  # reads the (small) body
+        await refuse_if_gateway_was_rejected(upstream, service)  # reads the (small) body
         response = Response(upstream.content, status_code=401)
     else:
         response = StreamingResponse(

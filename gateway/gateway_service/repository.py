@@ -24,8 +24,11 @@ async def user_by_id(session: AsyncSession, user_id: uuid.UUID, *, for_update: b
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def add_user(session: AsyncSession, *, username: str, password_hash: str, roles: list[str]) -> User:
-    user = User(username=username, password_hash=password_hash, roles=roles, active=True)
+async def add_user(
+    session: AsyncSession, *, username: str, password_hash: str, roles: list[str], institution_ids: list[int],
+) -> User:
+    user = User(username=username, password_hash=password_hash, roles=roles, active=True,
+                institution_ids=institution_ids)
     session.add(user)
     await session.flush()
     await session.refresh(user)  # load server defaults (timestamps) without lazy loading later

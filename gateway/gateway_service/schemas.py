@@ -44,6 +44,10 @@ class UserCreate(Schema):
         min_length=MIN_LENGTH, max_length=MAX_LENGTH, repr=False, description=f"At least {MIN_LENGTH} characters",
     )
     roles: list[Role] = Field(default_factory=list, description="Roles granted to the user")
+    institution_ids: list[int] = Field(
+        default_factory=list, max_length=100,
+        description="Institutions a staff user works for; they see these and everything below them",
+    )
 
 
 class UserUpdate(Schema):
@@ -53,12 +57,15 @@ class UserUpdate(Schema):
         default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH, repr=False,
         description="Sets a new password and ends the user's sessions",
     )
+    institution_ids: list[int] | None = Field(default=None, max_length=100,
+                                              description="Replaces the user's institutions when given")
 
 
 class UserRead(Schema):
     id: uuid.UUID = Field(description="Stable user id; services see it as the caller's user_id")
     username: str = Field(description="Lower-case username")
     roles: list[Role] = Field(description="Roles the user holds")
+    institution_ids: list[int] = Field(description="Institutions the user works for")
     active: bool = Field(description="Whether the user may log in")
     created_at: datetime = Field(description="When the account was created (UTC)")
     updated_at: datetime = Field(description="When the account last changed (UTC)")

@@ -109,4 +109,5 @@ async def principal_for(session: AsyncSession, claims: tokens.AccessClaims) -> P
     if not user.active:
         raise Unauthorized("this account is deactivated", code="account_inactive")
     # Roles come from the database, so a change takes effect on the next request, not at token expiry.
-    return Principal(user.id, user.username, frozenset(user.roles), auth_session.id)
+    return Principal(user.id, user.username, frozenset(user.roles), auth_session.id,
+                     frozenset(user.institution_ids or ()))

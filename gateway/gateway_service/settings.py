@@ -28,6 +28,7 @@ class GatewaySettings(ServiceSettings):
     # Health and the merged OpenAPI document must answer quickly even when a service hangs.
     probe_timeout: float = Field(default=2.0, gt=0, description="Seconds for /readyz and /openapi.json probes")
     openapi_cache_seconds: float = Field(default=30.0, ge=0, description="How long the merged document is reused")
+    scope_cache_seconds: float = Field(default=30.0, ge=0, description="How long a user's data scope is reused")
 
     admin_username: str = Field(default="admin", description="Username of the first administrator (bootstrap)")
     admin_password: SecretStr | None = Field(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from gateway_service.openapi import OpenAPICache
+from gateway_service.scopes import ScopeCache
 from gateway_service.sessions import TokenPolicy
 from gateway_service.settings import GatewaySettings
 from gateway_service.upstreams import Upstreams
@@ -18,6 +19,7 @@ class GatewayState:
     policy: TokenPolicy
     upstreams: Upstreams
     openapi: OpenAPICache
+    scopes: ScopeCache
 
 
 def gateway_of(request: Request) -> GatewayState:

@@ -27,7 +27,7 @@ def echo_service() -> FastAPI:
             {"method": request.method, "path": request.url.path, "query": request.url.query,
              "headers": dict(request.headers), "body": (await request.body()).decode()},
             status_code=201,
-            headers={"X-Upstream": "echo", "Keep-Alive": "timeout=5", "Location": "http://127.0.0.1:8001/v1/next",
+            headers={"X-Upstream": "echo", "Keep-Alive": "timeout=5", "Location": "http://127.0.0.1:8004/v1/next",
                      "ETag": '"v7"'},
         )
 
@@ -49,7 +49,8 @@ class FailingTransport(httpx.AsyncBaseTransport):
 async def echo_gateway(
     start_gateway: GatewayFactory, service_transports: dict[str, httpx.AsyncBaseTransport],
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transports = {**service_transports, "org": httpx.ASGITransport(app=echo_service())}
+    # The echo stands in for ledger: org must stay real, the gateway asks it for each user's scope.
+    transports = {**service_transports, "ledger": httpx.ASGITransport(app=echo_service())}
     async with start_gateway(transports=transports) as client:
         yield client
 
@@ -92,7 +93,7 @@ async def test_method_path_query_body_and_safe_headers_are_forwarded(
     headers = {**bearer(pair), "Content-Type": "application/json", "Idempotency-Key": "k-123",
                "If-Match": '"v6"', "Cookie": "session=secret", "X-Forwarded-For": "6.6.6.6"}
 
-    response = await echo_gateway.post("/api/v1/org/v1/teams/a%20b?x=1&y=%C3%A9", content=b'{"n": 1}',
+    response = await echo_gateway.post("/api/v1/ledger/v1/teams/a%20b?x=1&y=%C3%A9", content=b'{"n": 1}',
                                        headers=headers)
 
     assert response.status_code == 201
@@ -108,12 +109,13 @@ async def test_method_path_query_body_and_safe_headers_are_forwarded(
     # The user's access token never leaves the gateway; the service gets an internal token for itself.
     token = sent["authorization"].removeprefix("Bearer ")
     assert token != pair["access_token"]
-    caller = verify_internal_token(internal_secret, token, audience="org")
+    caller = verify_internal_token(internal_secret, token, audience="ledger")
     assert (caller.service, caller.user_id, caller.username) == ("gateway", account.id, account.username)
+    assert caller.data_scope.empty  # a user linked to no agent and no institution sees nothing
     assert response.headers["x-upstream"] == "echo"
     assert response.headers["etag"] == '"v7"'
     assert "keep-alive" not in response.headers
-    assert response.headers["location"] == "/api/v1/org/v1/next"
+    assert response.headers["location"] == "/api/v1/ledger/v1/next"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/org/internal/feed", "/api/v1/org/v1/../internal/feed",

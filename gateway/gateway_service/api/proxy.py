@@ -21,10 +21,11 @@ OWN_PREFIXES = frozenset({"auth"})
 def _forwarder(service: str) -> Callable[[str, Request, PrincipalDep], Awaitable[Response]]:
     async def forward_to_service(path: str, request: Request, principal: PrincipalDep) -> Response:
         """Forward the call to the service on behalf of the logged-in user."""
-        state = gateway_of(request)
+        state, secret = gateway_of(request), kit_of(request).internal_secret
+        scope = await state.scopes.scope_of(principal, state.upstreams, secret, state.settings.probe_timeout)
         return await forward(
-            request, upstreams=state.upstreams, service=service, path=path, principal=principal,
-            internal_secret=kit_of(request).internal_secret, total_timeout=state.settings.upstream_timeout,
+            request, upstreams=state.upstreams, service=service, path=path, principal=principal, scope=scope,
+            internal_secret=secret, total_timeout=state.settings.upstream_timeout,
         )
 
     return forward_to_service

@@ -24,7 +24,7 @@ router = APIRouter(
 async def create_user(body: UserCreate, session: SessionDep) -> UserRead:
     """Create a user with a password and roles."""
     user = await accounts.create_user(session, username=body.username, password=body.password,
-                                      roles=body.roles)
+                                      roles=body.roles, institution_ids=body.institution_ids)
     return UserRead.model_validate(user)
 
 
@@ -40,6 +40,6 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, actor: AdminDep, ses
     """Change a user's roles, deactivate or reactivate them, or set a new password."""
     user = await accounts.update_user(
         session, actor, user_id, roles=body.roles, active=body.active,
-        password=body.password,
+        password=body.password, institution_ids=body.institution_ids,
     )
     return UserRead.model_validate(user)

@@ -14,6 +14,7 @@ import jwt
 from fastapi import Depends, Request
 
 from svckit.errors import Forbidden, Unauthorized
+from svckit.scope import NO_SCOPE, SYSTEM_SCOPE, DataScope
 from svckit.timeutil import utcnow
 
 ALGORITHM = "HS256"
@@ -31,15 +32,24 @@ class Caller:
     username: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
     request_id: str | None = None
+    # Institutions a staff user is assigned to (from their account), and what they may see.
+    institutions: frozenset[int] = field(default_factory=frozenset)
+    scope: DataScope = NO_SCOPE
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+    @property
+    def data_scope(self) -> DataScope:
+        """A service calling on its own (no end user) acts for the system and sees everything;
+        an end user sees what their signed scope says, and nothing without one."""
+        return SYSTEM_SCOPE if self.user_id is None and self.service != "gateway" else self.scope
 
 
 def mint_internal_token(
     secret: str, *, caller_service: str, audience: str, user_id: str | None = None,
     username: str | None = None, roles: frozenset[str] | set[str] = frozenset(), request_id: str | None = None,
-    ttl: timedelta = DEFAULT_TTL,
+    ttl: timedelta = DEFAULT_TTL, institutions: frozenset[int] | set[int] = frozenset(), scope: DataScope | None = None,
 ) -> str:
     now = utcnow()
     claims: dict[str, Any] = {
@@ -56,6 +66,10 @@ def mint_internal_token(
         claims["name"] = username
     if request_id is not None:
         claims["rid"] = request_id
+    if institutions:
+        claims["inst"] = sorted(institutions)
+    if scope is not None:
+        claims["scope"] = scope.to_claim()
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -80,6 +94,8 @@ def verify_internal_token(secret: str, token: str, *, audience: str) -> Caller:
         username=claims.get("name"),
         roles=frozenset(claims.get("roles") or ()),
         request_id=claims.get("rid"),
+        institutions=frozenset(i for i in claims.get("inst") or () if isinstance(i, int)),
+        scope=DataScope.from_claim(claims.get("scope")),
     )
 
 

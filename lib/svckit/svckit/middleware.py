@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svckit.errors import problem_body
-from svckit.requestid import REQUEST_ID_HEADER, accept_or_new, set_request_id
+from svckit.requestid import REQUEST_ID_HEADER, accept_or_new, restore_request_id, set_request_id
 
 access_log = logging.getLogger("svckit.access")
 
@@ -28,7 +28,7 @@ class RequestContextMiddleware:
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(REQUEST_ID_HEADER.lower().encode())
         request_id = accept_or_new(incoming.decode("latin-1") if incoming else None)
-        set_request_id(request_id)
+        previous = set_request_id(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -60,7 +60,7 @@ class RequestContextMiddleware:
                 extra={"method": scope["method"], "path": scope["path"], "status": status,
                        "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
             )
-            set_request_id(None)
+            restore_request_id(previous)
 
 
 class BodySizeLimitMiddleware:

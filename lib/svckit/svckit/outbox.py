@@ -92,7 +92,9 @@ async def read_feed(session: AsyncSession, tables: PlatformTables, after: str | 
     table = f'"{t.schema}"."{t.name}"' if t.schema else f'"{t.name}"'
     rows = (await session.execute(
         text(
-            f"SELECT id, txid::text AS txid, event_type, aggregate_type, aggregate_id, payload, occurred_at,"  # noqa: S608
+            # The text copy gets its own name: ORDER BY txid must mean the xid8 column, not a
+            # text alias (as text, 1094 sorts before 970 and the cursor would jump backwards).
+            f"SELECT id, txid::text AS txid_text, event_type, aggregate_type, aggregate_id, payload, occurred_at,"  # noqa: S608
             f" request_id FROM {table}"
             " WHERE (txid, id) > (CAST(:txid AS xid8), :id)"
             "   AND txid < pg_snapshot_xmin(pg_current_snapshot())"
@@ -102,7 +104,7 @@ async def read_feed(session: AsyncSession, tables: PlatformTables, after: str | 
     )).all()
     events = [
         FeedEvent(
-            id=row.id, cursor=str(FeedPosition(int(row.txid), row.id)), type=row.event_type,
+            id=row.id, cursor=str(FeedPosition(int(row.txid_text), row.id)), type=row.event_type,
             aggregate_type=row.aggregate_type, aggregate_id=row.aggregate_id, payload=row.payload,
             occurred_at=row.occurred_at, request_id=row.request_id,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -15,8 +15,13 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def set_request_id(value: str | None) -> None:
-    _request_id.set(value)
+def set_request_id(value: str | None) -> Token[str | None]:
+    return _request_id.set(value)
+
+
+def restore_request_id(token: Token[str | None]) -> None:
+    """Put back the id that was current before `set_request_id` (callers in the same task keep theirs)."""
+    _request_id.reset(token)
 
 
 def accept_or_new(incoming: str | None) -> str:

@@ -127,3 +127,21 @@ async def test_feed_requires_an_internal_token_and_validates_its_cursor(
     assert bad.status_code == 422
     assert bad.json()["code"] == "invalid_cursor"
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_events_are_ordered_by_transaction_number_not_by_its_digits(
+    kit_engine: AsyncEngine, kit_tables: PlatformTables
+) -> None:
+    # Transactions 9 and 10 are long finished on any server, and as text "10" sorts before "9".
+    async with AsyncSession(kit_engine) as session:
+        for txid in (10, 9):
+            await session.execute(
+                kit_tables.outbox.insert().values(txid=text(f"CAST('{txid}' AS xid8)"), event_type="digits",
+                                                  aggregate_type="t", aggregate_id=str(txid), payload={}))
+        await session.commit()
+    async with AsyncSession(kit_engine) as session:
+        page = await read_feed(session, kit_tables, None, 2)
+    assert [e.cursor.split(".")[0] for e in page.events] == ["9", "10"]
+    async with AsyncSession(kit_engine) as session:
+        after = await read_feed(session, kit_tables, page.events[0].cursor, 1)
+    assert after.events[0].cursor == page.events[1].cursor

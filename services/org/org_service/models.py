@@ -8,6 +8,8 @@ opened; history is never rewritten.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -16,11 +18,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -238,3 +243,124 @@ class OrgChange(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (Index("ix_org_change_subject", "subject_type", "subject_id"),)
+
+
+class TeamStandard(Base):
+    """What a team must plan and hold to be created (seed 000 第四条), by the kind of institution it sits
+    under and the kind of team, effective-dated: the standards are data administrators change."""
+
+    __tablename__ = "team_standard"
+
+    institution_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    team_kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    min_annual_premium_plan: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(Text, server_default="CNY")
+    min_headcount: Mapped[int] = mapped_column(Integer)
+    max_headcount: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        CheckConstraint("team_kind IN ('department', 'group')", name="team_kind"),
+        CheckConstraint("min_annual_premium_plan >= 0", name="plan_not_negative"),
+        CheckConstraint("min_headcount >= 0 AND (max_headcount IS NULL OR max_headcount >= min_headcount)",
+                        name="headcount_range"),
+    )
+
+
+class ApprovalChainStep(Base):
+    """One step of an approval chain, effective-dated; position 1 is the application itself (made by
+    submitting, so it names no deciding role)."""
+
+    __tablename__ = "approval_chain"
+
+    chain: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    step: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    # The level the decider works at: assigned to the request institution's ancestor of this tier
+    # (2 branch, 1 HQ); NULL when any holder of the role may decide.
+    tier: Mapped[int | None] = mapped_column(SmallInteger)
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        CheckConstraint("(position = 1) = (role IS NULL)", name="only_the_application_has_no_role"),
+        CheckConstraint("tier BETWEEN 1 AND 4", name="tier"),
+    )
+
+
+class TeamChangeRequest(Base):
+    """A request to create, merge, split (fission 裂变) or dissolve teams, and where it stands."""
+
+    __tablename__ = "team_change_request"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    effective_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    # Position of the step awaiting a decision; NULL once the request is closed.
+    current_step: Mapped[int | None] = mapped_column(SmallInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    annual_premium_plan: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(Text)
+    # The standard the request was checked against at submission, as it read then.
+    standard: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    requester: Mapped[str] = mapped_column(Text)
+    requester_user_id: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(Text)
+    # What execution wrote (team created, people moved, teams dissolved).
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('create', 'merge', 'split', 'dissolve')", name="kind"),
+        CheckConstraint("status IN ('submitted', 'in_review', 'approved', 'rejected', 'cancelled', 'executed')",
+                        name="status"),
+        CheckConstraint("(current_step IS NULL) = (status IN ('approved', 'rejected', 'cancelled', 'executed'))",
+                        name="open_requests_have_a_current_step"),
+        CheckConstraint("(annual_premium_plan IS NULL) = (currency IS NULL)", name="plan_has_a_currency"),
+        Index("ix_team_change_request_status", "status", "id"),
+        Index("ix_team_change_request_institution", "institution_id", "id"),
+    )
+
+
+class TeamChangeStep(Base):
+    """The approval chain copied onto a request when it is submitted (later rule changes do not alter it)."""
+
+    __tablename__ = "team_change_step"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("team_change_request.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    step: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    tier: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class TeamChangeDecision(Base):
+    """One decision on one step of a request: who, in which role, when, and why. Append-only."""
+
+    __tablename__ = "team_change_decision"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    request_id: Mapped[int] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    step: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("decision IN ('approve', 'reject')", name="decision"),
+        # A step is decided once; a second decision of the same step fails even if a check were missed.
+        UniqueConstraint("request_id", "position"),
+        ForeignKeyConstraint(["request_id", "position"],
+                             ["team_change_step.request_id", "team_change_step.position"]),
+    )

@@ -166,3 +166,12 @@ class RankRead(Schema):
     name_en: str
     ladder_order: int
     is_supervisor: bool
+
+
+class ScopeRead(Schema):
+    """What a user may see; services check every object against it."""
+
+    everything: bool = Field(description="Administrators: the whole company")
+    agent_id: int | None = Field(description="The agent linked to the user's account, who sees themself")
+    subtree: bool = Field(description="Supervisors also see everyone below them")
+    institutions: list[int] = Field(description="Staff see these institutions and everything below them")

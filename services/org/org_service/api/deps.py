@@ -5,18 +5,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from org_service.agents import Actor
-from svckit.internal_auth import Caller, require_roles
+from svckit.internal_auth import Caller, CallerDep, require_roles
+from svckit.scope import DataScope
 from svckit.timeutil import business_date, utcnow
 
-# Until data scopes are enforced per object, only staff read the organisation and only those who
-# manage it change it.
-STAFF = ("admin", "marketing_management", "back_office", "finance", "gm_office", "compliance")
+# Everyone reads within their data scope (checked per object); only those who manage the
+# organisation change it, and only inside their scope.
 MANAGERS = ("admin", "marketing_management", "back_office")
-StaffOnly = require_roles(*STAFF)
 ManagersOnly = require_roles(*MANAGERS)
+# Team change requests are staff business, not agents'.
+STAFF = ("admin", "marketing_management", "back_office", "finance", "gm_office", "compliance")
+StaffOnly = require_roles(*STAFF)
+
+
+def data_scope(caller: CallerDep) -> DataScope:
+    return caller.data_scope
+
+
+ScopeDep = Annotated[DataScope, Depends(data_scope)]
 
 
 def actor_of(caller: Caller) -> Actor:

@@ -1,0 +1,79 @@
+"""Who may see what in the organisation: the scope of an end user, and its check on every object.
+
+Objects outside the caller's scope answer 404, exactly like objects that do not exist, so that
+ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from org_service.models import Agent, Institution, Team
+from svckit.errors import NotFound
+from svckit.internal_auth import Caller
+from svckit.scope import DataScope
+
+STAFF_ROLES = ("back_office", "finance", "marketing_management", "gm_office", "compliance")
+
+
+async def scope_for(session: AsyncSession, caller: Caller) -> DataScope:
+    """Self for agents; their subtree for supervisors; assigned institutions for staff; all for admins."""
+    if caller.has_role("admin"):
+        return DataScope(everything=True)
+    agent_id = None
+    if caller.user_id is not None:
+        agent_id = (await session.execute(select(Agent.id).where(
+            Agent.user_id == caller.user_id, Agent.status != "left"))).scalar_one_or_none()
+    institutions = caller.institutions if caller.has_role(*STAFF_ROLES) else frozenset()
+    return DataScope(agent_id=agent_id, subtree=agent_id is not None and caller.has_role("supervisor"),
+                     institutions=frozenset(institutions))
+
+
+async def _agent_chains(session: AsyncSession, agent_id: int) -> tuple[Sequence[int], Sequence[int]] | None:
+    """The agent's supervisors and institution chain, from their latest position (current, or last held)."""
+    row = (await session.execute(text(
+        "SELECT p.path, i.path AS institution_path FROM org.agent_position p"
+        " JOIN org.institution i ON i.id = p.institution_id"
+        " WHERE p.agent_id = :a ORDER BY p.valid_from DESC LIMIT 1"
+    ), {"a": agent_id})).one_or_none()
+    return None if row is None else (row.path, row.institution_path)
+
+
+async def require_agent(session: AsyncSession, scope: DataScope, agent_id: int, *, field: str = "agent_id") -> None:
+    chains = await _agent_chains(session, agent_id)
+    if chains is None or not scope.allows(agent_id=agent_id, agent_path=chains[0], institution_path=chains[1]):
+        raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found", field=field)
+
+
+async def require_institution(session: AsyncSession, scope: DataScope, institution_id: int, *,
+                              field: str = "institution_id") -> Institution:
+    institution = await session.get(Institution, institution_id)
+    if institution is None or not scope.allows(agent_id=None, institution_path=institution.path):
+        raise NotFound(f"institution {institution_id} does not exist", code="institution_not_found", field=field)
+    return institution
+
+
+async def require_team(session: AsyncSession, scope: DataScope, team_id: int, *, field: str = "team_id") -> Team:
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise NotFound(f"team {team_id} does not exist", code="team_not_found", field=field)
+    institution = await session.get(Institution, team.institution_id)
+    if institution is None or not scope.allows(agent_id=None, institution_path=institution.path):
+        raise NotFound(f"team {team_id} does not exist", code="team_not_found", field=field)
+    return team
+
+
+async def visible_agents(session: AsyncSession, scope: DataScope, agent_ids: Sequence[int]) -> set[int]:
+    """Which of `agent_ids` the scope allows, in one query."""
+    if scope.everything or not agent_ids:
+        return set(agent_ids) if scope.everything else set()
+    rows = (await session.execute(text(
+        "SELECT DISTINCT ON (p.agent_id) p.agent_id, p.path, i.path AS institution_path"
+        " FROM org.agent_position p JOIN org.institution i ON i.id = p.institution_id"
+        " WHERE p.agent_id = ANY(CAST(:ids AS bigint[])) ORDER BY p.agent_id, p.valid_from DESC"
+    ), {"ids": list(agent_ids)})).all()
+    return {r.agent_id for r in rows if scope.allows(agent_id=r.agent_id, agent_path=r.path,
+                                                      institution_path=r.institution_path)}
