@@ -248,9 +248,16 @@ async def test_snapshot_streams_every_position_on_the_date(org: httpx.AsyncClien
     assert [json.loads(line)["agent_id"] for line in earlier.text.splitlines()] == [top]
 
 
-async def test_writes_need_a_managing_role(org: httpx.AsyncClient, internal_secret: str) -> None:
+async def test_writes_need_a_managing_role_and_teams_need_the_workflow(
+    org: httpx.AsyncClient, internal_secret: str
+) -> None:
     c = await company(org)
-    as_agent = internal_headers(internal_secret, "org", roles=frozenset({"agent"}),
-                                scope=DataScope(institutions=frozenset({c.hq})))
-    problem(await org.post("/v1/teams", json={"institution_id": c.office, "valid_from": "2021-01-01"},
+    scope = DataScope(institutions=frozenset({c.hq}))
+    as_agent = internal_headers(internal_secret, "org", roles=frozenset({"agent"}), scope=scope)
+    problem(await org.post("/v1/agents/1/leave", json={"effective_on": "2025-01-01", "reason": "x"},
                            headers=as_agent), 403, "role_required")
+    manager = internal_headers(internal_secret, "org", roles=frozenset({"marketing_management"}), scope=scope)
+    problem(await org.post("/v1/teams", json={"institution_id": c.office, "valid_from": "2021-01-01"},
+                           headers=manager), 403, "role_required")
+    problem(await org.post(f"/v1/teams/{c.department}/dissolve", json={"effective_on": "2025-01-01"},
+                           headers=manager), 403, "role_required")

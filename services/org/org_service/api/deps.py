@@ -16,6 +16,9 @@ from svckit.timeutil import business_date, utcnow
 # organisation change it, and only inside their scope.
 MANAGERS = ("admin", "marketing_management", "back_office")
 ManagersOnly = require_roles(*MANAGERS)
+# Teams come into and go out of existence through the approval workflow (/v1/team-changes); the
+# direct endpoints are for administrators setting up or migrating an organisation.
+AdminOnly = require_roles("admin")
 # Team change requests are staff business, not agents'.
 STAFF = ("admin", "marketing_management", "back_office", "finance", "gm_office", "compliance")
 StaffOnly = require_roles(*STAFF)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from org_service import access, structure
-from org_service.api.deps import ManagersOnly, ScopeDep, actor_of
+from org_service.api.deps import AdminOnly, ManagersOnly, ScopeDep, actor_of
 from org_service.models import Institution, Rank, Team
 from org_service.schemas import (
     InstitutionCreate,
@@ -61,10 +61,10 @@ async def institution_tree(institution_id: int, session: SessionDep, scope: Scop
     return list(rows.scalars())
 
 
-@router.post("/teams", response_model=TeamRead, status_code=201, dependencies=[ManagersOnly])
+@router.post("/teams", response_model=TeamRead, status_code=201, dependencies=[AdminOnly])
 async def create_team(body: TeamCreate, session: SessionDep, caller: CallerDep, scope: ScopeDep,
                       _: IdempotencyDep) -> TeamRead:
-    """Create a department (or a group under one), named after the institution path unless named."""
+    """Create a team directly (administrators, for setup; otherwise through /v1/team-changes)."""
     await access.require_institution(session, scope, body.institution_id)
     team = await structure.create_team(session, actor_of(caller), **body.model_dump())
     return await _team_read(session, team)
@@ -86,10 +86,10 @@ async def rename_team(team_id: int, body: TeamRename, session: SessionDep, calle
     return await _team_read(session, team)
 
 
-@router.post("/teams/{team_id}/dissolve", response_model=TeamRead, dependencies=[ManagersOnly])
+@router.post("/teams/{team_id}/dissolve", response_model=TeamRead, dependencies=[AdminOnly])
 async def dissolve_team(team_id: int, body: TeamDissolve, session: SessionDep, caller: CallerDep,
                         scope: ScopeDep) -> TeamRead:
-    """Dissolve an empty team from a date on."""
+    """Dissolve an empty team directly (administrators; otherwise through /v1/team-changes)."""
     await access.require_team(session, scope, team_id)
     team = await structure.dissolve_team(session, actor_of(caller), team_id, **body.model_dump())
     return await _team_read(session, team)
