@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from org_service import positions, rules
+from org_service import fission, positions, rules
 from org_service.models import (
     PLATFORM_TABLES,
     Agent,
@@ -248,6 +248,12 @@ async def change_rank(
     await _record(session, actor, "rank_changed", effective_on, agent_id, {
         "kind": kind, "reason": reason, "from_rank": old_rank, "to_rank": rank_code,
     })
+
+    async def separate(team_head: int, new_supervisor: int | None, on: date) -> None:
+        await move(session, actor, team_head, effective_on=on, changes={"supervisor_id": new_supervisor},
+                   reason="fission: reached the nurturer's rank")
+
+    await fission.on_rank_change(session, separate, agent_id, rank_code, effective_on)
     return (await positions.open_position(session, agent_id)) or current
 
 

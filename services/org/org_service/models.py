@@ -364,3 +364,60 @@ class TeamChangeDecision(Base):
         ForeignKeyConstraint(["request_id", "position"],
                              ["team_change_step.request_id", "team_change_step.position"]),
     )
+
+
+class FissionPolicy(Base):
+    """How a team that reaches its nurturer's rank (平级) is treated, effective-dated (seed 000 §4.2):
+    Ping An / PICC separate on peer level and may return; China Life does not separate, never
+    returns and protects the peer for 2 years; count-back 回算 of the separated team's headcount and
+    performance to the nurturer in the first assessment periods and during the protection period."""
+
+    __tablename__ = "fission_policy"
+
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    style: Mapped[str] = mapped_column(Text)
+    separate_on_peer_level: Mapped[bool] = mapped_column(Boolean)
+    may_return: Mapped[bool] = mapped_column(Boolean)
+    counts_indirect: Mapped[bool] = mapped_column(Boolean)
+    protection_months: Mapped[int] = mapped_column(Integer)
+    count_back_periods: Mapped[int] = mapped_column(Integer)
+    assessment_period_months: Mapped[int] = mapped_column(Integer)
+    count_back_for_promotion: Mapped[bool] = mapped_column(Boolean)
+    count_back_for_maintenance: Mapped[bool] = mapped_column(Boolean)
+    count_back_share: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        CheckConstraint("protection_months >= 0 AND count_back_periods >= 0 AND assessment_period_months > 0",
+                        name="periods_not_negative"),
+        CheckConstraint("count_back_share >= 0 AND count_back_share <= 1", name="share_is_a_fraction"),
+        CheckConstraint("NOT may_return OR separate_on_peer_level", name="only_separated_teams_return"),
+    )
+
+
+class TeamSeparation(Base):
+    """A nurtured supervisor reached their nurturer's rank; under the policy then in force their team
+    separated from the nurturer's (or, where policies keep peers together, was protected)."""
+
+    __tablename__ = "team_separation"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    nurtured_agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    nurturer_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    peer_on: Mapped[date] = mapped_column(Date)
+    separated: Mapped[bool] = mapped_column(Boolean)
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    # The policy version it happened under: later policy changes never alter it.
+    policy_valid_from: Mapped[date] = mapped_column(ForeignKey("fission_policy.valid_from"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("returned_on IS NULL OR returned_on > peer_on", name="dates_in_order"),
+        CheckConstraint("returned_on IS NULL OR separated", name="only_separated_teams_return"),
+        Index("ix_team_separation_nurturer", "nurturer_id"),
+        Index("uq_team_separation_open", "nurtured_agent_id", "nurturer_id", unique=True,
+              postgresql_where=text("returned_on IS NULL")),
+    )

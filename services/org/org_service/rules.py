@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +37,15 @@ def department_name(institution_names: Sequence[str], number: int) -> str:
 
 def group_name(department: str, number: int) -> str:
     return f"{department}{chinese_number(number)}组"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it is shorter (31 Jan + 1 → 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
 
 
 def dates_in_order(valid_from: date, valid_to: date | None, *, field: str = "valid_to") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -175,3 +176,52 @@ class ScopeRead(Schema):
     agent_id: int | None = Field(description="The agent linked to the user's account, who sees themself")
     subtree: bool = Field(description="Supervisors also see everyone below them")
     institutions: list[int] = Field(description="Staff see these institutions and everything below them")
+
+
+class FissionPolicyValues(Schema):
+    style: str = Field(min_length=1, max_length=40, description="A label, e.g. ping_an_picc or china_life")
+    separate_on_peer_level: bool = Field(description="平级即分离: a team reaching its nurturer's rank separates")
+    may_return: bool = Field(description="分离可回归: a separated team may come back under its nurturer")
+    counts_indirect: bool = Field(description="Indirectly nurtured teams count back too, not only direct ones")
+    protection_months: int = Field(ge=0, le=120, description="平级保护期: months during which a peer team counts back")
+    count_back_periods: int = Field(ge=0, le=12, description="Assessment periods after separation that count back")
+    assessment_period_months: int = Field(ge=1, le=24, description="Length of one assessment period")
+    count_back_for_promotion: bool
+    count_back_for_maintenance: bool
+    count_back_share: Decimal = Field(ge=0, le=1, description="Share counted back, 1 for 100%")
+
+
+class FissionPolicyCreate(FissionPolicyValues):
+    valid_from: date = Field(description="The new version applies from this day; the previous one ends there")
+
+
+class FissionPolicyRead(FissionPolicyValues):
+    valid_from: date
+    valid_to: date | None
+    recorded_by: str
+
+
+class SeparationReturn(Schema):
+    effective_on: date
+
+
+class SeparationRead(Schema):
+    id: int
+    nurtured_agent_id: int
+    nurturer_id: int
+    peer_on: date
+    separated: bool
+    returned_on: date | None
+    policy_valid_from: date
+
+
+class CountBackRead(Schema):
+    separation_id: int
+    team_head_id: int = Field(description="The nurtured supervisor heading the team that counts back")
+    nurturer_id: int = Field(description="Who nurtured them (the asker, or someone in their line)")
+    generation: int = Field(description="1 for teams the asker nurtured directly")
+    peer_on: date
+    separated: bool = Field(description="False where the policy kept the peer team in the nurturer's line")
+    reason: Literal["first_periods", "protection_period"]
+    share: Decimal = Field(description="Share of headcount and performance that counts back")
+    headcount_by_rank: dict[str, int] = Field(description="The team, head included, at the end of the period")
