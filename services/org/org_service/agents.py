@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from org_service import fission, positions, rules
+from org_service import fission, positions, rules, territories
 from org_service.models import (
     PLATFORM_TABLES,
     Agent,
@@ -178,6 +178,10 @@ async def lineage_ancestry(session: AsyncSession, agent_id: int, kind: str) -> l
     return chain
 
 
+async def require_active(session: AsyncSession, agent_id: int) -> None:
+    await _active(session, agent_id)
+
+
 async def _active(session: AsyncSession, agent_id: int) -> tuple[Agent, AgentPosition]:
     agent = await get_agent(session, agent_id)
     current = await positions.open_position(session, agent_id)
@@ -269,6 +273,7 @@ async def leave(session: AsyncSession, actor: Actor, agent_id: int, *, effective
         raise Conflict(f"{len(reports)} people still report to agent {agent_id}; move them first",
                        code="has_subordinates", field="agent_id", subordinates=sorted(reports)[:50])
     await positions.close_version(session, current, effective_on)
+    await territories.end_all(session, agent_id, effective_on)
     await positions.shift_rollups(session, positions.arrival(current.path, Counter({current.rank_code: 1}), -1),
                                   effective_on)
     agent.status, agent.left_on = "left", effective_on

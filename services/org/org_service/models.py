@@ -421,3 +421,24 @@ class TeamSeparation(Base):
         Index("uq_team_separation_open", "nurtured_agent_id", "nurturer_id", unique=True,
               postgresql_where=text("returned_on IS NULL")),
     )
+
+
+class AgentTerritory(Base):
+    """Where an agent works, over time: a territory 辖区 (one owner at a time; inbound enquiries from it
+    go to that owner) or a channel 渠道 (car clubs, 4S shops, parking lots, SMEs…; may be shared)."""
+
+    __tablename__ = "agent_territory"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('territory', 'channel')", name="kind"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),
+        Index("uq_agent_territory_one_owner", "code", unique=True,
+              postgresql_where=text("kind = 'territory' AND valid_to IS NULL")),
+        Index("ix_agent_territory_code", "kind", "code"),
+    )
