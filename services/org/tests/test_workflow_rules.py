@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from org_service.workflow import (
+from org_service.workflow_rules import (
     Standard,
     Step,
     acting_role,

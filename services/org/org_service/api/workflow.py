@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
-from org_service import access, workflow
+from org_service import access, workflow, workflow_rules
 from org_service.api.deps import ScopeDep, actor_of, as_of
 from org_service.models import Institution, TeamChangeRequest
 from org_service.workflow_schemas import (
@@ -28,7 +28,7 @@ from svckit.routing import SessionDep, service_router
 from svckit.scope import DataScope
 
 router = service_router(prefix="/v1", tags=["team changes"])
-Applicants = require_roles(*workflow.APPLICANT_ROLES)
+Applicants = require_roles(*workflow_rules.APPLICANT_ROLES)
 Deciders = require_roles("admin", "marketing_management", "gm_office")
 Readers = require_roles("admin", "marketing_management", "back_office", "gm_office", "finance", "compliance")
 COMMON = {"kind", "institution_id", "effective_on", "reason", "annual_premium_plan"}
@@ -68,7 +68,7 @@ async def _read(session: SessionDep, r: TeamChangeRequest) -> TeamChangeRead:
     return TeamChangeRead.model_validate({
         **_fields(r, next((s.step for s in steps if s.position == r.current_step), None)),
         "steps": [{"position": s.position, "step": s.step, "role": s.role,
-                   "state": workflow.step_state(s.position, r.current_step, getattr(decided.get(s.position),
+                   "state": workflow_rules.step_state(s.position, r.current_step, getattr(decided.get(s.position),
                                                                                     "decision", None)),
                    "decision": DecisionRead.model_validate(decided[s.position]) if s.position in decided else None}
                   for s in steps],
