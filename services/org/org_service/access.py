@@ -43,6 +43,8 @@ async def _agent_chains(session: AsyncSession, agent_id: int) -> tuple[Sequence[
 
 
 async def require_agent(session: AsyncSession, scope: DataScope, agent_id: int, *, field: str = "agent_id") -> None:
+    if scope.everything:
+        return  # existence is the endpoint's own business (it answers 404 the same way)
     chains = await _agent_chains(session, agent_id)
     if chains is None or not scope.allows(agent_id=agent_id, agent_path=chains[0], institution_path=chains[1]):
         raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found", field=field)

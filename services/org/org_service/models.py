@@ -187,6 +187,8 @@ class AgentPosition(Base):
                         name="path_ends_at_supervisor"),
         Index("ix_agent_position_path", "path", postgresql_using="gin"),
         Index("ix_agent_position_open_supervisor", "supervisor_id", postgresql_where=text("valid_to IS NULL")),
+        # Direct reports on any date (not only today's): without it, as-of reads scan every version.
+        Index("ix_agent_position_supervisor_valid_from", "supervisor_id", "valid_from"),
         Index("ix_agent_position_open_team", "team_id", postgresql_where=text("valid_to IS NULL")),
     )
 

@@ -54,14 +54,11 @@ async def subtree_headcount(session: AsyncSession, agent_id: int, on: date) -> d
     return dict(await positions.headcount_below(session, agent_id, on))
 
 
-async def direct_reports(session: AsyncSession, agent_id: int, on: date) -> list[dict[str, Any]]:
-    rows = (await session.execute(text(
-        "SELECT p.agent_id, a.code, a.name, p.rank_code, p.team_id FROM org.agent_position p"
-        " JOIN org.agent a ON a.id = p.agent_id"
-        " WHERE p.supervisor_id = :a AND p.valid_from <= :d AND (p.valid_to IS NULL OR p.valid_to > :d)"
-        " ORDER BY p.agent_id"
-    ), {"a": agent_id, "d": on})).all()
-    return [dict(r._mapping) for r in rows]
+async def direct_report_count(session: AsyncSession, agent_id: int, on: date) -> int:
+    return int((await session.execute(text(
+        "SELECT count(*) FROM org.agent_position"
+        " WHERE supervisor_id = :a AND valid_from <= :d AND (valid_to IS NULL OR valid_to > :d)"
+    ), {"a": agent_id, "d": on})).scalar_one())
 
 
 async def bloodline(session: AsyncSession, agent_id: int, kind: str, max_generations: int) -> list[dict[str, Any]]:
@@ -81,13 +78,15 @@ async def bloodline(session: AsyncSession, agent_id: int, kind: str, max_generat
 SNAPSHOT_BATCH = 2_000
 
 
-async def snapshot(connection: AsyncConnection, institution_id: int | None, on: date) -> AsyncIterator[dict[str, Any]]:
-    """Every position in force on `on` in an institution's subtree (or the whole company), streamed.
+async def snapshot(connection: AsyncConnection, institution_id: int | None, on: date) -> AsyncIterator[str]:
+    """Every position in force on `on` in an institution's subtree (or the whole company), as NDJSON
+    chunks of up to SNAPSHOT_BATCH lines.
 
     Runs on its own connection: a stream outlives the request's transaction."""
     result = await connection.stream(text(
-        "SELECT p.agent_id, a.code, a.name, a.status, p.supervisor_id, p.team_id, p.institution_id, p.rank_code,"
-        "       p.path, p.valid_from, p.valid_to"
+        "SELECT json_build_object('agent_id', p.agent_id, 'code', a.code, 'name', a.name, 'status', a.status,"
+        "  'supervisor_id', p.supervisor_id, 'team_id', p.team_id, 'institution_id', p.institution_id,"
+        "  'rank_code', p.rank_code, 'path', p.path, 'valid_from', p.valid_from, 'valid_to', p.valid_to)::text"
         " FROM org.agent_position p JOIN org.agent a ON a.id = p.agent_id"
         " WHERE p.valid_from <= :d AND (p.valid_to IS NULL OR p.valid_to > :d)"
         "   AND (CAST(:i AS bigint) IS NULL OR p.institution_id IN"
@@ -95,5 +94,5 @@ async def snapshot(connection: AsyncConnection, institution_id: int | None, on: 
         " ORDER BY cardinality(p.path), p.agent_id"
     ), {"d": on, "i": institution_id})
     async for partition in result.partitions(SNAPSHOT_BATCH):
-        for row in partition:
-            yield dict(row._mapping)
+        # PostgreSQL builds each JSON line; Python only joins a batch into one chunk to send.
+        yield "".join(row[0] + "\n" for row in partition)

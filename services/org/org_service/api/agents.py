@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Literal
@@ -124,9 +123,9 @@ async def subtree(agent_id: int, session: SessionDep, scope: ScopeDep, on: AsOf)
     """Headcount below the agent by rank, as of the date (from maintained rollups)."""
     await access.require_agent(session, scope, agent_id)
     by_rank = await queries.subtree_headcount(session, agent_id, on)
-    reports = await queries.direct_reports(session, agent_id, on)
+    reports = await queries.direct_report_count(session, agent_id, on)
     return SubtreeRead(agent_id=agent_id, on=on, headcount_by_rank=by_rank, headcount=sum(by_rank.values()),
-                       direct_reports=len(reports))
+                       direct_reports=reports)
 
 
 @router.get("/agents/{agent_id}/bloodline", response_model=list[LineageMemberRead])
@@ -138,6 +137,7 @@ async def bloodline(
     """Everyone the agent recruited or nurtured, directly and indirectly, with generation numbers
     (only those the caller may see)."""
     await access.require_agent(session, scope, agent_id)
+    await agents.get_agent(session, agent_id)
     members = await queries.bloodline(session, agent_id, kind, generations)
     visible = await access.visible_agents(session, scope, [m["agent_id"] for m in members])
     return [m for m in members if m["agent_id"] in visible]
@@ -161,7 +161,7 @@ async def hierarchy_snapshot(
     async def lines() -> AsyncIterator[str]:
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="REPEATABLE READ")
-            async for row in queries.snapshot(connection, institution_id, on):
-                yield json.dumps(row, default=str, ensure_ascii=False) + "\n"
+            async for chunk in queries.snapshot(connection, institution_id, on):
+                yield chunk
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

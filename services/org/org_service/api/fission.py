@@ -45,6 +45,7 @@ async def count_back(
 ) -> list[fission.CountBack]:
     """Teams that count back 回算 to this nurturer for the period, why, and at what share."""
     await access.require_agent(session, scope, agent_id)
+    await agents.get_agent(session, agent_id)
     return await fission.count_back(session, agent_id, period_start, period_end, assessment)
 
 
