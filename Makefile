@@ -22,8 +22,9 @@ $(VENV)/.installed: $(MANIFESTS)
 install: $(VENV)/.installed
 
 ## Run the whole system: embedded PostgreSQL unless DATABASE_URL is set, migrations, five processes.
+## `make run DEMO=2000` first fills an empty organisation with a generated demo company.
 run: install
-	$(BIN)/python -m svckit.ops.stack run
+	STACK_DEMO_AGENTS=$(DEMO) $(BIN)/python -m svckit.ops.stack run
 
 ## Run every test (unit, integration on a real PostgreSQL, end-to-end with real processes).
 test: install

@@ -70,21 +70,30 @@ def test_the_stack_runs_on_an_external_server_and_forwards_identity(
         assert all(port_closed(port) for port in stack.ports.values())
 
 
+def _snapshot_size(stack: RunningStack, token: str) -> int:
+    response = httpx.get(f"{stack.gateway}/api/v1/org/v1/snapshot", params={"on": "2026-06-30"},
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return len(response.text.splitlines())
+
+
 def test_the_embedded_default_keeps_its_data_between_runs(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    with running_stack({}, data_dir) as first:
+    with running_stack({"STACK_DEMO_AGENTS": "150"}, data_dir) as first:  # as `make run DEMO=150`
         first.wait_healthy()
         match = re.search(r"password:\s*(\S+)", first.text())
         assert match, f"no generated administrator password printed:\n{first.text()[-3000:]}"
         password = match.group(1)
-        login(first, password)
+        seeded = _snapshot_size(first, login(first, password))
+        assert seeded >= 150, first.text()[-3000:]
         assert first.stop() == 0
     assert (data_dir / "pg" / "PG_VERSION").exists()
     assert "127.0.0.1" not in (data_dir / "secrets.env").read_text()  # secrets only, no DSNs
 
-    with running_stack({}, data_dir) as second:
+    with running_stack({"STACK_DEMO_AGENTS": "150"}, data_dir) as second:
         second.wait_healthy()
-        login(second, password)  # same administrator, same data
+        token = login(second, password)  # same administrator, same data
+        assert _snapshot_size(second, token) == seeded  # not seeded twice
         assert not re.search(r"password:\s*\S+", second.text()), "a second password was generated"
         assert second.stop() == 0
     assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL still running"

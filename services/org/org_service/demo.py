@@ -747,13 +747,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--until", type=date.fromisoformat, default=DemoConfig.until, help="last day of history")
     parser.add_argument("--tag", default="", help="put into names and codes (several companies in one database)")
     parser.add_argument("--verify", action="store_true", help="check the loaded company's consistency")
+    parser.add_argument("--if-empty", action="store_true", help="do nothing when the organisation has agents")
     args = parser.parse_args(argv)
     dsn = os.environ.get("ORG_DATABASE_URL")
     if not dsn:
         print("ORG_DATABASE_URL is not set", file=sys.stderr)
         return 2
     config = DemoConfig(agents=args.agents, years=args.years, seed=args.seed, until=args.until, tag=args.tag)
+    if args.if_empty and asyncio.run(_has_agents(dsn)):
+        print("demo: the organisation already has agents; nothing generated")
+        return 0
     return asyncio.run(_cli(config, dsn, check=args.verify))
+
+
+async def _has_agents(dsn: str) -> bool:
+    conn = await asyncpg.connect(libpq_dsn(dsn))
+    try:
+        return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM org.agent)"))
+    finally:
+        await conn.close()
 
 
 async def _cli(config: DemoConfig, dsn: str, *, check: bool) -> int:

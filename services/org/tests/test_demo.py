@@ -211,3 +211,9 @@ def test_the_command_line_loads_and_verifies_a_company(stack_db: StackDatabase) 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "200 agents in force" in done.stdout
     assert "consistent on" in done.stdout
+    # Seeding for `make run DEMO=...` leaves an organisation that already has people alone.
+    again = subprocess.run(
+        [sys.executable, "-m", "org_service.demo", "--agents", "200", "--if-empty"], env=env, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already has agents; nothing generated" in again.stdout

@@ -113,6 +113,13 @@ def prepare(env: dict[str, str], root: Path, data_dir: Path, resources: ExitStac
     subprocess.run(
         [sys.executable, "-m", "gateway_service.bootstrap"], env=service_env(GATEWAY, env, dsns), check=True,
     )
+    if env.get("STACK_DEMO_AGENTS"):
+        # A demo company for an empty organisation (make run DEMO=2000), made by the org service's own tool.
+        org = next(spec for spec in SERVICES if spec.name == "org")
+        subprocess.run(  # noqa: S603 - our interpreter and module; the count is an argument, no shell
+            [sys.executable, "-m", "org_service.demo", "--agents", env["STACK_DEMO_AGENTS"], "--if-empty"],
+            env=service_env(org, env, dsns), check=True,
+        )
     return dsns
 
 
