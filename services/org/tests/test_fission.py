@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from org_service.app import create_app
 from org_service.fission import counts_back
 from org_service.models import FissionPolicy
 from org_service.rules import add_months
-from org_service.settings import OrgSettings
-from svckit.testing.asgi import internal_headers, running
-from svckit.testing.plugin import StackDatabase
+from svckit.testing.asgi import internal_headers
 
 from .test_org_api import company, hire, ok, problem
 
@@ -46,15 +42,6 @@ def test_the_count_back_rule(period_start: date, assessment: str, generation: in
                              expected: str | None) -> None:
     assert counts_back(PICC, peer_on=date(2025, 1, 1), returned_on=returned_on, period_start=period_start,
                        assessment=assessment, generation=generation) == expected  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def org(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(OrgSettings(database_url=stack_db.dsn("org"), INTERNAL_TOKEN_SECRET=internal_secret))
-    async with running(app) as client:
-        client.headers.update(internal_headers(internal_secret, "org", username="hq-admin",
-                                               roles=frozenset({"admin"})))
-        yield client
 
 
 async def _count_back(org: httpx.AsyncClient, nurturer: int, start: str, end: str,

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
-from org_service.app import create_app
-from org_service.settings import OrgSettings
 from svckit.scope import DataScope
-from svckit.testing.asgi import internal_headers, running
-from svckit.testing.plugin import StackDatabase
-
-
-@pytest.fixture
-async def org(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(OrgSettings(database_url=stack_db.dsn("org"), INTERNAL_TOKEN_SECRET=internal_secret))
-    async with running(app) as client:
-        client.headers.update(internal_headers(internal_secret, "org", username="hq-admin",
-                                               roles=frozenset({"admin"})))
-        yield client
+from svckit.testing.asgi import internal_headers
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

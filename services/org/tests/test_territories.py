@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-
-from org_service.app import create_app
-from org_service.settings import OrgSettings
-from svckit.testing.asgi import internal_headers, running
-from svckit.testing.plugin import StackDatabase
 
 from .test_org_api import company, hire, ok, problem
-
-
-@pytest.fixture
-async def org(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(OrgSettings(database_url=stack_db.dsn("org"), INTERNAL_TOKEN_SECRET=internal_secret))
-    async with running(app) as client:
-        client.headers.update(internal_headers(internal_secret, "org", roles=frozenset({"admin"})))
-        yield client
 
 
 async def test_a_territory_changes_hands_on_a_date_and_channels_are_shared(org: httpx.AsyncClient) -> None:

@@ -5,36 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from org_service.app import create_app
-from org_service.settings import OrgSettings
 from svckit.db import async_url
 from svckit.scope import DataScope
-from svckit.testing.asgi import internal_headers, running
+from svckit.testing.asgi import internal_headers
 from svckit.testing.plugin import StackDatabase
 
 from .test_org_api import Company, chain, company, hire, ok, problem
 
 PLAN = {"amount": "4000000.00", "currency": "CNY"}  # the seeded minimum under a marketing service office
-
-
-@pytest.fixture
-async def org(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(OrgSettings(database_url=stack_db.dsn("org"), INTERNAL_TOKEN_SECRET=internal_secret))
-    async with running(app) as client:
-        client.headers.update(internal_headers(internal_secret, "org", username="hq-admin",
-                                               roles=frozenset({"admin"})))
-        yield client
 
 
 @dataclass
