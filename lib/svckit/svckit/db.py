@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from svckit.errors import DomainError
 
 
 def async_url(dsn: str) -> URL:
@@ -56,3 +59,13 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def flush_or_refuse(session: AsyncSession, refusal: DomainError) -> None:
+    """Flush pending writes in a savepoint; a unique-key clash raises `refusal` (a named 4xx) and
+    leaves the rest of the request's transaction usable."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise refusal from None

@@ -30,5 +30,5 @@ def test_a_run_that_collects_nothing_fails(pytester: pytest.Pytester) -> None:
 
 
 def test_a_clean_run_passes(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_ok():\n    assert True is not False\n")
+    pytester.makepyfile("def test_ok():\n    assert sorted([3, 1, 2]) == [1, 2, 3]\n")
     assert pytester.runpytest(*INNER).ret == pytest.ExitCode.OK

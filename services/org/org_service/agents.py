@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from org_service import fission, positions, rules, territories
@@ -25,6 +24,7 @@ from org_service.models import (
     Team,
 )
 from org_service.positions import Placement
+from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.outbox import append_event
 
@@ -129,12 +129,8 @@ async def hire(
     agent = Agent(code=code, name=name, licence_no=licence_no, hire_date=hire_date, status="active",
                   home_institution_id=institution_id, user_id=user_id)
     session.add(agent)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict("an agent with this code, licence number or user account already exists",
-                       code="agent_exists", field="code") from None
+    await flush_or_refuse(session, Conflict("an agent with this code, licence number or user account already exists",
+                                            code="agent_exists", field="code"))
     placement = await _placement(session, agent.id, hire_date, supervisor_id=supervisor_id, team_id=team_id,
                                  institution_id=institution_id, rank_code=rank_code)
     await positions.write_version(session, agent.id, hire_date, placement, "hired", None)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from org_service import rules
 from org_service.agents import Actor
 from org_service.models import PLATFORM_TABLES, AgentPosition, Institution, OrgChange, Team, TeamName
+from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.outbox import append_event
 
@@ -49,11 +49,8 @@ async def create_institution(
     institution = Institution(parent_id=parent_id, kind=kind, tier=tier, code=code, name=name, path=[],
                               opened_on=opened_on)
     session.add(institution)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict(f"institution code {code!r} is taken", code="institution_exists", field="code") from None
+    await flush_or_refuse(session, Conflict(f"institution code {code!r} is taken", code="institution_exists",
+                                            field="code"))
     institution.path = [*path, institution.id]
     session.add(OrgChange(kind="institution_opened", effective_on=opened_on, subject_type="institution",
                           subject_id=institution.id, actor=actor.name, details={"kind": kind, "name": name}))
@@ -81,12 +78,8 @@ async def current_name(session: AsyncSession, team_id: int, on: date | None = No
 
 async def _name_team(session: AsyncSession, team: Team, name: str, on: date) -> None:
     session.add(TeamName(team_id=team.id, valid_from=on, name=name))
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict(f"the name {name!r} is already used by another team", code="team_name_taken",
-                       field="name") from None
+    await flush_or_refuse(session, Conflict(f"the name {name!r} is already used by another team",
+                                            code="team_name_taken", field="name"))
 
 
 async def create_team(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from org_service import rules
 from org_service.models import PLATFORM_TABLES, AgentTerritory
+from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, NotFound
 from svckit.outbox import append_event
 
@@ -23,12 +23,8 @@ async def assign(session: AsyncSession, agent_id: int, kind: str, code: str, eff
                            "end that assignment first", code="territory_taken", field="code")
     row = AgentTerritory(agent_id=agent_id, kind=kind, code=code, valid_from=effective_on)
     session.add(row)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict(f"{kind} {code!r} is already assigned from {effective_on}", code="territory_taken",
-                       field="code") from None
+    await flush_or_refuse(session, Conflict(f"{kind} {code!r} is already assigned from {effective_on}",
+                                            code="territory_taken", field="code"))
     await append_event(session, PLATFORM_TABLES, event_type="agent.territory_assigned", aggregate_type="agent",
                        aggregate_id=str(agent_id), payload={"agent_id": agent_id, "kind": kind, "code": code,
                                                             "effective_on": effective_on.isoformat()})

@@ -247,3 +247,18 @@ async def test_writes_need_a_managing_role_and_teams_need_the_workflow(
                            headers=manager), 403, "role_required")
     problem(await org.post(f"/v1/teams/{c.department}/dissolve", json={"effective_on": "2025-01-01"},
                            headers=manager), 403, "role_required")
+
+
+async def test_duplicate_codes_are_named_conflicts_and_the_request_writes_nothing(org: httpx.AsyncClient) -> None:
+    c = await company(org)
+    tree = ok(await org.get(f"/v1/institutions/{c.hq}/tree"))
+    again = await org.post("/v1/institutions", json={"parent_id": c.hq, "kind": "branch", "tier": 2,
+                                                     "code": tree[1]["code"], "name": "又一个分公司",
+                                                     "opened_on": "2020-01-01"})
+    assert problem(again, 409, "institution_exists")["field"] == "code"
+    assert len(ok(await org.get(f"/v1/institutions/{c.hq}/tree"))) == len(tree)
+    first = await hire(org, c, "agent")
+    code = ok(await org.get(f"/v1/agents/{first}"))["code"]
+    twin = await org.post("/v1/agents", json={"code": code, "name": "重名", "licence_no": f"L-{secrets.token_hex(4)}",
+                                              "hire_date": "2024-01-01", "institution_id": c.office})
+    problem(twin, 409, "agent_exists")
