@@ -40,15 +40,22 @@ def feed_router() -> APIRouter:
 
 FetchPage = Callable[[str | None, int], Awaitable[FeedPage]]
 HandleEvent = Callable[[AsyncSession, FeedEvent], Awaitable[None]]
+HandlePage = Callable[[AsyncSession, list[FeedEvent]], Awaitable[None]]
 
 
 class FeedConsumer:
     """Applies each event of one source once: the handler's effect, the processed id and the
-    cursor commit together, and an id already recorded is skipped on redelivery."""
+    cursor commit together, and an id already recorded is skipped on redelivery.
+
+    `handle` takes effect per event; `handle_page`, when given, once for all the page's fresh
+    events (a consumer that can coalesce them, e.g. one refresh for many changes)."""
 
     def __init__(self, db: Database, tables: PlatformTables, source: str, fetch: FetchPage,
-                 handle: HandleEvent) -> None:
-        self.db, self.tables, self.source, self.fetch, self.handle = db, tables, source, fetch, handle
+                 handle: HandleEvent | None = None, *, handle_page: HandlePage | None = None) -> None:
+        if (handle is None) == (handle_page is None):
+            raise ValueError("give exactly one of handle and handle_page")
+        self.db, self.tables, self.source, self.fetch = db, tables, source, fetch
+        self.handle, self.handle_page = handle, handle_page
 
     async def cursor(self) -> str | None:
         async with self.db.sessionmaker() as session:
@@ -60,7 +67,7 @@ class FeedConsumer:
         page = await self.fetch(await self.cursor(), limit)
         if not page.events:
             return 0
-        applied = 0
+        fresh_events: list[FeedEvent] = []
         async with self.db.sessionmaker.begin() as session:
             consumed, cursors = self.tables.consumed, self.tables.feed_cursor
             for event in page.events:
@@ -69,14 +76,17 @@ class FeedConsumer:
                     .on_conflict_do_nothing().returning(consumed.c.event_id)
                 )
                 if fresh.first() is not None:
-                    await self.handle(session, event)
-                    applied += 1
+                    if self.handle is not None:
+                        await self.handle(session, event)
+                    fresh_events.append(event)
+            if self.handle_page is not None and fresh_events:
+                await self.handle_page(session, fresh_events)
             await session.execute(
                 insert(cursors).values(source=self.source, cursor=page.next_cursor)
                 .on_conflict_do_update(index_elements=[cursors.c.source],
                                        set_={"cursor": page.next_cursor, "updated_at": func.now()})
             )
-        return applied
+        return len(fresh_events)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0, limit: int = 100) -> None:
         """Poll until `stop` is set; a failing page is retried after a pause, never skipped."""

@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 import org_service
-from org_service.api import agents, fission, structure, territories, workflow
+from org_service.api import agents, directory, fission, structure, territories, workflow
 from org_service.models import PLATFORM_TABLES, SCHEMA
 from org_service.settings import OrgSettings
 from svckit.app import create_service_app
@@ -20,7 +20,8 @@ def create_app(settings: OrgSettings | None = None, database: Database | None = 
         settings=settings or OrgSettings(),
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
-        routers=[structure.router, agents.router, territories.router, workflow.router, fission.router],
+        routers=[structure.router, agents.router, territories.router, workflow.router, fission.router,
+                 directory.router],
         description=org_service.__doc__ or "org",
         database=database,
     )
