@@ -1,11 +1,45 @@
-"""ORM base of the ledger service, bound to its own schema `ledger`."""
+"""ORM model of the ledger service, bound to its own schema `ledger`.
 
-from sqlalchemy.orm import DeclarativeBase
+Money is `numeric` with its currency beside it, never a float. The journal is append-only: a
+trigger refuses any UPDATE or DELETE of an entry or posting, and a deferred constraint trigger
+refuses to commit an entry whose postings do not balance per currency. The high-volume tables
+(journal entries and postings, receivables) carry the branch (分公司) they belong to in their
+primary key: it is the distribution key when they are spread over a Citus cluster (deploy/).
+"""
 
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from svckit.directory import directory_tables
 from svckit.models import service_metadata
 from svckit.platform_tables import platform_tables
 
 SCHEMA = "ledger"
+AMOUNT = Numeric(20, 4)
 
 
 class Base(DeclarativeBase):
@@ -13,3 +47,296 @@ class Base(DeclarativeBase):
 
 
 PLATFORM_TABLES = platform_tables(Base.metadata)
+DIRECTORY = directory_tables(Base.metadata)
+
+
+class RuleVersion(Base):
+    """A version of one of the ledger's business rules (collection deadlines, aging buckets, clawback
+    window), in force from `valid_from` until `valid_to`; the value's shape is checked by `rules.py`."""
+
+    __tablename__ = "rule_version"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),)
+
+
+class CalendarYear(Base):
+    """A year whose holidays and make-up working days are known; deadlines in other years are provisional."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    loaded_by: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CalendarDay(Base):
+    """An exception to the Monday–Friday week: an official holiday 法定节假日 on a weekday, or a
+    make-up working day 调休上班 on a weekend."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("calendar_year.year", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('holiday', 'makeup_workday')", name="kind"),
+        CheckConstraint("extract(year FROM day) = year", name="day_in_year"),
+    )
+
+
+class Account(Base):
+    """An account of the chart of accounts 会计科目. `guarded` accounts may never be overdrawn: their
+    balance on the normal side, per sub-ledger (`guard_by`), stays at or above zero."""
+
+    __tablename__ = "account"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    gl_code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_zh: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    guarded: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    guard_by: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('asset', 'liability', 'equity', 'income', 'expense')", name="kind"),
+        CheckConstraint("guard_by IN ('branch', 'agent', 'customer', 'policy')", name="guard_by"),
+        CheckConstraint("guarded = (guard_by IS NOT NULL)", name="guard_has_a_subledger"),
+    )
+
+
+class JournalEntry(Base):
+    """A balanced journal entry 记账凭证; never changed, corrected only by a reversing entry."""
+
+    __tablename__ = "journal_entry"
+
+    branch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    effective_on: Mapped[date] = mapped_column(Date)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # What produced the entry (a receipt, a bank result line, a payable…); unique, so a source takes
+    # effect once however often it is delivered.
+    source: Mapped[str | None] = mapped_column(Text)
+    reverses_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_journal_entry_id", "id"),
+        Index("ix_journal_entry_posted_at", "posted_at"),
+        Index("uq_journal_entry_source", "branch_id", "source", unique=True,
+              postgresql_where=text("source IS NOT NULL")),
+        # An entry is reversed at most once.
+        Index("uq_journal_entry_reverses_id", "branch_id", "reverses_id", unique=True,
+              postgresql_where=text("reverses_id IS NOT NULL")),
+    )
+
+
+class JournalPosting(Base):
+    """One line of an entry: a signed amount (debit positive, credit negative) on an account, with
+    the agent, policy and customer it concerns, for balances along each of them."""
+
+    __tablename__ = "journal_posting"
+
+    branch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    line_no: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    account: Mapped[str] = mapped_column(ForeignKey("account.code"))
+    currency: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    policy_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        ForeignKeyConstraint(["branch_id", "entry_id"], ["journal_entry.branch_id", "journal_entry.id"],
+                             name="fk_journal_posting_entry"),
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        Index("ix_journal_posting_account", "account", "currency", "posted_at", postgresql_include=["amount"]),
+        Index("ix_journal_posting_agent", "agent_id", "account", "posted_at", postgresql_include=["amount"],
+              postgresql_where=text("agent_id IS NOT NULL")),
+        Index("ix_journal_posting_policy", "policy_id", "account", "posted_at", postgresql_include=["amount"],
+              postgresql_where=text("policy_id IS NOT NULL")),
+        Index("ix_journal_posting_customer", "customer_id", "account", "posted_at", postgresql_include=["amount"],
+              postgresql_where=text("customer_id IS NOT NULL")),
+    )
+
+
+class GuardedBalance(Base):
+    """Running balance of a guarded account's sub-ledger, on its normal side; the check makes an
+    overdraft impossible, and the row lock serialises only postings to the same sub-ledger."""
+
+    __tablename__ = "guarded_balance"
+
+    account: Mapped[str] = mapped_column(ForeignKey("account.code"), primary_key=True)
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    subledger_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(AMOUNT, server_default="0")
+
+    __table_args__ = (CheckConstraint("balance >= 0", name="not_overdrawn"),)
+
+
+class Customer(Base):
+    """A policyholder 投保人 as the ledger knows them: who pays, for the running account 往来台帐."""
+
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    # The insurer's own customer number; unique per kind so a policyholder is registered once.
+    external_ref: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('individual', 'organisation')", name="kind"),
+        UniqueConstraint("kind", "external_ref"),
+    )
+
+
+class Policy(Base):
+    """An insurance policy 保单 and who services it; its life is told by `policy_event`."""
+
+    __tablename__ = "policy"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    policy_no: Mapped[str] = mapped_column(Text, unique=True)
+    branch_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    product_code: Mapped[str] = mapped_column(Text)
+    insurer: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(Text)
+    premium: Mapped[Decimal] = mapped_column(AMOUNT)
+    frequency: Mapped[str] = mapped_column(Text)
+    payment_mode: Mapped[str] = mapped_column(Text)
+    issued_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, server_default="in_force")
+    status_on: Mapped[date] = mapped_column(Date)
+    # The customer's auto-debit mandate at the partner bank (a reference, never the account number).
+    mandate_ref: Mapped[str | None] = mapped_column(Text)
+    installments_due: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("premium > 0", name="premium_positive"),
+        CheckConstraint("frequency IN ('single', 'annual', 'semiannual', 'quarterly', 'monthly')", name="frequency"),
+        CheckConstraint("payment_mode IN ('cash', 'transfer', 'bank_debit', 'pos')", name="payment_mode"),
+        CheckConstraint("status IN ('in_force', 'lapsed', 'surrendered', 'cancelled')", name="status"),
+        Index("ix_policy_agent_id", "agent_id"),
+        Index("ix_policy_customer_id", "customer_id"),
+    )
+
+
+class PolicyEvent(Base):
+    """Something that happened to a policy: issued 承保, renewed 续保, lapsed, surrendered 退保,
+    cancelled, agent reassigned; attributable and never edited."""
+
+    __tablename__ = "policy_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policy.id"))
+    kind: Mapped[str] = mapped_column(Text)
+    effective_on: Mapped[date] = mapped_column(Date)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    actor: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('issued', 'renewed', 'lapsed', 'surrendered', 'cancelled', 'agent_reassigned')",
+                        name="kind"),
+        Index("ix_policy_event_policy_id", "policy_id", "id"),
+    )
+
+
+class Receivable(Base):
+    """A premium due 应收保费: one installment of a policy, to collect by its deadline (a number of
+    working days after it falls due, by policyholder kind)."""
+
+    __tablename__ = "receivable"
+
+    branch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    policy_id: Mapped[int] = mapped_column(BigInteger)
+    installment_no: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    policyholder_kind: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    deadline_on: Mapped[date] = mapped_column(Date)
+    # True while the deadline needed a calendar year not yet loaded (counted Monday–Friday until it is).
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    currency: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    received: Mapped[Decimal] = mapped_column(AMOUNT, server_default="0")
+    status: Mapped[str] = mapped_column(Text, server_default="open")
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("received >= 0 AND received <= amount", name="received_within_amount"),
+        CheckConstraint("status IN ('open', 'settled', 'written_off')", name="status"),
+        CheckConstraint("(status = 'open') = (settled_at IS NULL)", name="settled_has_a_time"),
+        CheckConstraint("policyholder_kind IN ('individual', 'organisation')", name="policyholder_kind"),
+        UniqueConstraint("branch_id", "policy_id", "installment_no"),
+        Index("ix_receivable_id", "id"),
+        Index("ix_receivable_open_deadline", "deadline_on", postgresql_where=text("status = 'open'"),
+              postgresql_include=["agent_id", "institution_id", "amount", "received", "currency"]),
+        Index("ix_receivable_agent", "agent_id", "due_on"),
+        Index("ix_receivable_provisional", "deadline_on", postgresql_where=text("deadline_provisional")),
+    )
+
+
+class Receipt(Base):
+    """Money an agent handed over 交款, recorded in their business ledger 业务台帐 and confirmed (or
+    rejected) by a cashier once; only a confirmed receipt posts to cash."""
+
+    __tablename__ = "receipt"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    branch_id: Mapped[int] = mapped_column(BigInteger)
+    receivable_id: Mapped[int] = mapped_column(BigInteger)
+    policy_id: Mapped[int] = mapped_column(BigInteger)
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    method: Mapped[str] = mapped_column(Text)
+    handed_over_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(Text, server_default="recorded")
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("method IN ('cash', 'transfer', 'pos', 'cheque')", name="method"),
+        CheckConstraint("status IN ('recorded', 'confirmed', 'rejected')", name="status"),
+        CheckConstraint("(status = 'recorded') = (decided_at IS NULL)", name="decision_has_a_time"),
+        CheckConstraint("(status = 'confirmed') = (entry_id IS NOT NULL)", name="confirmed_is_posted"),
+        Index("ix_receipt_agent_id", "agent_id", "id"),
+        Index("ix_receipt_pending", "branch_id", "id", postgresql_where=text("status = 'recorded'")),
+    )
+
+
+__all__ = ["ARRAY", "DIRECTORY", "PLATFORM_TABLES", "SCHEMA", "Base"]

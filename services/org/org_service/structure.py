@@ -54,6 +54,10 @@ async def create_institution(
     institution.path = [*path, institution.id]
     session.add(OrgChange(kind="institution_opened", effective_on=opened_on, subject_type="institution",
                           subject_id=institution.id, actor=actor.name, details={"kind": kind, "name": name}))
+    await append_event(session, PLATFORM_TABLES, event_type="institution.opened", aggregate_type="institution",
+                       aggregate_id=str(institution.id), payload={
+                           "institution_id": institution.id, "parent_id": parent_id, "path": institution.path,
+                           "kind": kind, "name": name, "effective_on": opened_on.isoformat()})
     await session.flush()
     return institution
 
