@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -21,10 +24,15 @@ from svckit.platform_tables import PlatformTables
 from svckit.problems import install_problem_openapi, openapi_router
 from svckit.settings import ServiceSettings
 
+# A background loop of a service (e.g. following another service's change feed): it runs from
+# start-up until the event is set at shutdown.
+Worker = Callable[[ServiceKit, asyncio.Event], Coroutine[Any, Any, None]]
+
 
 def create_service_app(
     *, service: str, schema: str, settings: ServiceSettings, tables: PlatformTables, alembic_ini: Path,
     routers: Sequence[APIRouter], description: str, version: str = "0.1.0", database: Database | None = None,
+    workers: Sequence[Worker] = (),
 ) -> FastAPI:
     """Build a service app. Nothing connects here: the database is opened in the lifespan."""
 
@@ -36,10 +44,17 @@ def create_service_app(
             max_overflow=settings.db_max_overflow, statement_timeout_ms=settings.db_statement_timeout_ms,
             application_name=service,
         )
-        app.state.kit = ServiceKit(service, db, tables, settings.internal_token_secret.get_secret_value(), alembic_ini)
+        kit = ServiceKit(service, db, tables, settings.internal_token_secret.get_secret_value(), alembic_ini)
+        app.state.kit = kit
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(worker(kit, stop)) for worker in workers]
         try:
             yield
         finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=5)
             if database is None:
                 await db.dispose()
 

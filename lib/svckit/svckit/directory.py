@@ -14,6 +14,8 @@ late or repeated event can never leave the replica behind org.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,8 +45,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from svckit.db import Database
+from svckit.feed import FeedConsumer
 from svckit.http import ServiceClient
 from svckit.outbox import FeedEvent, FeedPage
+from svckit.platform_tables import PlatformTables
 from svckit.scope import DataScope
 from svckit.timeutil import business_date, utcnow
 
@@ -228,3 +233,21 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+async def keep_replica(db: Database, platform: PlatformTables, tables: DirectoryTables, org: ServiceClient,
+                       stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
+    """Follow org's change feed into the replica until `stop`; apply future-dated changes on their day."""
+    replica = DirectoryReplica(tables, org)
+    consumer = FeedConsumer(db, platform, SOURCE, replica.fetch_page, handle_page=replica.apply)
+    while not stop.is_set():
+        try:
+            applied = await consumer.poll_once(limit=1000)
+            async with db.sessionmaker.begin() as session:
+                applied += await replica.apply_due(session)
+        except Exception:
+            log.exception("org directory: refresh failed, will retry")
+            applied = 0
+        if applied == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=idle_seconds)

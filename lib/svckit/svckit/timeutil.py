@@ -28,3 +28,13 @@ UtcDatetime = Annotated[datetime, AfterValidator(require_aware)]
 def business_date(moment: datetime, tz: ZoneInfo = BUSINESS_TZ) -> date:
     """The calendar day a moment falls on for the business (Beijing time by default)."""
     return require_aware(moment).astimezone(tz).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    last = (next_month - date(year, month, 1)).days
+    return date(year, month, min(day.day, last))

@@ -9,10 +9,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger_service.models import CalendarDay, CalendarYear
+from svckit.errors import Unprocessable
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,19 @@ def check_year(year: int, days: Iterable[tuple[date, str]]) -> list[str]:
         elif kind == "makeup_workday" and day.weekday() < 5:
             problems.append(f"{day} is a weekday; a make-up working day is a weekend day")
     return problems
+
+
+async def load_year(session: AsyncSession, year: int, days: list[tuple[date, str, str]], *, source: str,
+                    actor: str) -> CalendarYear:
+    """Record (or correct) a year's official schedule; the days given replace any the year had."""
+    problems = check_year(year, [(d, k) for d, k, _ in days])
+    if problems:
+        raise Unprocessable("; ".join(problems), code="calendar_day_invalid", field="days")
+    statement = insert(CalendarYear).values(year=year, source=source, loaded_by=actor)
+    await session.execute(statement.on_conflict_do_update(index_elements=[CalendarYear.year], set_={
+        "source": source, "loaded_by": actor, "loaded_at": statement.excluded.loaded_at}))
+    await session.execute(delete(CalendarDay).where(CalendarDay.year == year))
+    if days:
+        await session.execute(insert(CalendarDay).values(
+            [{"day": d, "year": year, "kind": k, "name": n} for d, k, n in days]))
+    return (await session.execute(select(CalendarYear).where(CalendarYear.year == year))).scalar_one()

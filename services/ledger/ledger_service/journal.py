@@ -34,12 +34,13 @@ INSERT_ENTRY = text(
     "  RETURNING branch_id, id, posted_at),"
     " p AS ("
     "  INSERT INTO ledger.journal_posting (branch_id, entry_id, line_no, account, currency, amount, agent_id,"
-    "    policy_id, customer_id, posted_at)"
+    "    policy_id, customer_id, receivable_id, posted_at)"
     "  SELECT e.branch_id, e.id, l.n, l.account, l.currency, l.amount, l.agent_id, l.policy_id, l.customer_id,"
-    "    e.posted_at"
+    "    l.receivable_id, e.posted_at"
     "  FROM e, unnest(CAST(:accounts AS text[]), CAST(:currencies AS text[]), CAST(:amounts AS numeric[]),"
-    "    CAST(:agents AS bigint[]), CAST(:policies AS bigint[]), CAST(:customers AS bigint[]))"
-    "    WITH ORDINALITY AS l(account, currency, amount, agent_id, policy_id, customer_id, n))"
+    "    CAST(:agents AS bigint[]), CAST(:policies AS bigint[]), CAST(:customers AS bigint[]),"
+    "    CAST(:receivables AS bigint[]))"
+    "    WITH ORDINALITY AS l(account, currency, amount, agent_id, policy_id, customer_id, receivable_id, n))"
     " SELECT id, posted_at FROM e"
 )
 APPLY_GUARDS = text(
@@ -87,6 +88,7 @@ async def post(session: AsyncSession, *, branch_id: int, kind: str, description:
         "accounts": [x.account for x in lines], "currencies": [x.currency for x in lines],
         "amounts": [x.signed for x in lines], "agents": [x.agent_id for x in lines],
         "policies": [x.policy_id for x in lines], "customers": [x.customer_id for x in lines],
+        "receivables": [x.receivable_id for x in lines],
     })).one_or_none()
     if row is None:
         return None
@@ -115,7 +117,7 @@ async def entry(session: AsyncSession, entry_id: int) -> tuple[JournalEntry, lis
 
 def lines_of(postings: Sequence[JournalPosting]) -> list[Line]:
     return [Line(p.account, "debit" if p.amount > 0 else "credit", abs(p.amount), p.currency, p.agent_id,
-                 p.policy_id, p.customer_id) for p in postings]
+                 p.policy_id, p.customer_id, p.receivable_id) for p in postings]
 
 
 async def reverse(session: AsyncSession, entry_id: int, *, effective_on: date, reason: str, actor: str) -> Posted:
@@ -160,9 +162,10 @@ async def balances(session: AsyncSession, *, at: datetime | None, account: str |
     if branch_ids is not None:
         conditions.append("branch_id = ANY(CAST(:branches AS bigint[]))")
         params["branches"] = list(branch_ids)
-    rows = (await session.execute(text(
-        "SELECT account, currency, coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS debits,"
-        "  coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS credits"
-        f" FROM ledger.journal_posting WHERE {' AND '.join(conditions)}"
-        " GROUP BY account, currency ORDER BY account, currency"), params)).all()
+    # Fixed column names only; every value is a bound parameter.
+    where = " AND ".join(conditions)
+    query = ("SELECT account, currency, coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS debits,"  # noqa: S608
+             "  coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS credits FROM ledger.journal_posting"
+             f" WHERE {where} GROUP BY account, currency ORDER BY account, currency")
+    rows = (await session.execute(text(query), params)).all()
     return [Balance(r.account, r.currency, r.debits, r.credits) for r in rows]

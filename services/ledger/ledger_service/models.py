@@ -159,6 +159,7 @@ class JournalPosting(Base):
     agent_id: Mapped[int | None] = mapped_column(BigInteger)
     policy_id: Mapped[int | None] = mapped_column(BigInteger)
     customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    receivable_id: Mapped[int | None] = mapped_column(BigInteger)
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
@@ -172,6 +173,8 @@ class JournalPosting(Base):
               postgresql_where=text("policy_id IS NOT NULL")),
         Index("ix_journal_posting_customer", "customer_id", "account", "posted_at", postgresql_include=["amount"],
               postgresql_where=text("customer_id IS NOT NULL")),
+        Index("ix_journal_posting_receivable", "receivable_id", "posted_at", postgresql_include=["amount"],
+              postgresql_where=text("receivable_id IS NOT NULL")),
     )
 
 

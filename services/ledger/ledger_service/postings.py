@@ -39,6 +39,7 @@ class Line:
     agent_id: int | None = None
     policy_id: int | None = None
     customer_id: int | None = None
+    receivable_id: int | None = None
 
     @property
     def signed(self) -> Decimal:
@@ -47,7 +48,7 @@ class Line:
 
     def reversed(self) -> Line:
         return Line(self.account, "credit" if self.side == "debit" else "debit", self.amount, self.currency,
-                    self.agent_id, self.policy_id, self.customer_id)
+                    self.agent_id, self.policy_id, self.customer_id, self.receivable_id)
 
     def subledger(self, account: AccountInfo, branch_id: int) -> int | None:
         return {"branch": branch_id, "agent": self.agent_id, "customer": self.customer_id,

@@ -32,11 +32,12 @@ from sqlalchemy.engine import make_url
 from svckit.migrations import upgrade_to_head
 from svckit.ops.pgserver import embedded_server
 from svckit.ops.provision import provision
-from svckit.ops.services import ALL, GATEWAY, SERVICES, ServiceSpec, answers_ok, repo_root
+from svckit.ops.services import ALL, GATEWAY, SERVICES, ServiceSpec, answers_ok, by_name, repo_root
 
 DEFAULT_DATABASE = "salesteam"
 DEFAULT_ROLE_PREFIX = "salesteam_"
-GENERATED = ("INTERNAL_TOKEN_SECRET", "GATEWAY_JWT_SECRET", *(f"{s.env_prefix}DB_PASSWORD" for s in ALL))
+GENERATED = ("INTERNAL_TOKEN_SECRET", "GATEWAY_JWT_SECRET", "GATEWAY_PARTNER_MASTER_KEY",
+             *(f"{s.env_prefix}DB_PASSWORD" for s in ALL))
 
 
 def say(message: str) -> None:
@@ -93,6 +94,9 @@ def service_env(spec: ServiceSpec, env: Mapping[str, str], dsns: Mapping[str, st
             child.setdefault(f"GATEWAY_{upstream.name.upper()}_URL", base_url(upstream, env))
     else:
         child.pop("GATEWAY_JWT_SECRET", None)
+        if spec.name != "org":  # every other service keeps its copy of the organisation from org's feed
+            child.setdefault(f"{spec.env_prefix}ORG_URL", base_url(by_name("org"), env))
+        child.pop("GATEWAY_PARTNER_MASTER_KEY", None)
     return child
 
 

@@ -208,6 +208,7 @@ def upgrade() -> None:
     sa.Column('agent_id', sa.BigInteger(), nullable=True),
     sa.Column('policy_id', sa.BigInteger(), nullable=True),
     sa.Column('customer_id', sa.BigInteger(), nullable=True),
+    sa.Column('receivable_id', sa.BigInteger(), nullable=True),
     sa.Column('posted_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint('amount <> 0', name=op.f('ck_journal_posting_amount_not_zero')),
     sa.ForeignKeyConstraint(['account'], ['ledger.account.code'], name=op.f('fk_journal_posting_account_account')),
@@ -218,6 +219,7 @@ def upgrade() -> None:
     op.create_index('ix_journal_posting_account', 'journal_posting', ['account', 'currency', 'posted_at'], unique=False, schema='ledger', postgresql_include=['amount'])
     op.create_index('ix_journal_posting_agent', 'journal_posting', ['agent_id', 'account', 'posted_at'], unique=False, schema='ledger', postgresql_include=['amount'], postgresql_where=sa.text('agent_id IS NOT NULL'))
     op.create_index('ix_journal_posting_customer', 'journal_posting', ['customer_id', 'account', 'posted_at'], unique=False, schema='ledger', postgresql_include=['amount'], postgresql_where=sa.text('customer_id IS NOT NULL'))
+    op.create_index('ix_journal_posting_receivable', 'journal_posting', ['receivable_id', 'posted_at'], unique=False, schema='ledger', postgresql_include=['amount'], postgresql_where=sa.text('receivable_id IS NOT NULL'))
     op.create_index('ix_journal_posting_policy', 'journal_posting', ['policy_id', 'account', 'posted_at'], unique=False, schema='ledger', postgresql_include=['amount'], postgresql_where=sa.text('policy_id IS NOT NULL'))
     op.create_table('policy',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=True), nullable=False),
