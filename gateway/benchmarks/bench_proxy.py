@@ -47,6 +47,7 @@ def _processes(ctx: BenchContext, org_port: int, gateway_port: int, jwt_secret: 
         ("org_service.app:create_app", org_port, {"ORG_DATABASE_URL": ctx.db.dsn("org")}),
         ("gateway_service.app:create_app", gateway_port, {
             "GATEWAY_DATABASE_URL": ctx.db.dsn("gateway"), "GATEWAY_JWT_SECRET": jwt_secret,
+            "GATEWAY_PARTNER_MASTER_KEY": secrets.token_urlsafe(48),
             "GATEWAY_ORG_URL": f"http://127.0.0.1:{org_port}"}),
     ]
     procs = [

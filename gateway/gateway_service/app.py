@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
 
-from gateway_service.api import auth, system, users
+from gateway_service import partner_api, partner_auth
+from gateway_service.api import auth, partners, system, users
+from gateway_service.api.partner_bank import install_partner_error_handlers, partner_router
 from gateway_service.api.proxy import proxy_router
+from gateway_service.bodylimit import BodySizeLimitByPrefix
 from gateway_service.models import PLATFORM_TABLES, SCHEMA
 from gateway_service.openapi import OpenAPICache
+from gateway_service.ratelimit import TokenBuckets
 from gateway_service.scopes import ScopeCache
+from gateway_service.secretbox import SecretBox
 from gateway_service.sessions import TokenPolicy
 from gateway_service.settings import GatewaySettings
 from gateway_service.state import GatewayState
@@ -21,13 +28,14 @@ from svckit.db import Database
 from svckit.errors import install_error_handlers
 from svckit.kit import ServiceKit
 from svckit.logs import configure_logging
-from svckit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from svckit.middleware import RequestContextMiddleware
 from svckit.migrations import alembic_ini_for
 
 ALEMBIC_INI = alembic_ini_for(__file__, "gateway")
 DESCRIPTION = (
     "The public entry of the sales-team backend. Log in at `/api/v1/auth/login`, then send the access "
     "token as `Authorization: Bearer <token>`. Services are reached under `/api/v1/<service>/`. "
+    f"The partner bank signs its calls to `{partner_api.PUBLIC_PREFIX}/` instead (see the `{partner_api.TAG}` tag). "
     "Every error is RFC 9457 problem+json with a stable `code`."
 )
 
@@ -59,11 +67,18 @@ def create_app(
         )
         policy = TokenPolicy(settings.jwt_secret.get_secret_value(), settings.access_token_ttl,
                              settings.refresh_token_ttl)
-        app.state.gateway = GatewayState(settings, policy, upstreams, OpenAPICache(settings.openapi_cache_seconds),
-                                         ScopeCache(settings.scope_cache_seconds))
+        app.state.gateway = GatewayState(
+            settings, policy, upstreams, OpenAPICache(settings.openapi_cache_seconds),
+            ScopeCache(settings.scope_cache_seconds), SecretBox(settings.partner_master_key.get_secret_value()),
+            TokenBuckets(settings.partner_rate_per_second, settings.partner_rate_burst),
+        )
+        purger = asyncio.create_task(partner_auth.purge_nonces_forever(db, settings.partner_nonce_purge_seconds))
         try:
             yield
         finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
             await upstreams.aclose()
             if database is None:
                 await db.dispose()
@@ -72,11 +87,15 @@ def create_app(
     app = FastAPI(title="Sales-team API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_partner_error_handlers(app)
+    app.add_middleware(BodySizeLimitByPrefix, default_bytes=settings.max_body_bytes,
+                       by_prefix={partner_api.PUBLIC_PREFIX + "/": settings.partner_max_body_bytes})
     app.add_middleware(RequestContextMiddleware)
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(partners.router)
+    app.include_router(partner_router())
     # Last: its catch-all path must not shadow the gateway's own routes.
-    app.include_router(proxy_router(settings.upstream_urls(), own=[auth.router, users.router]))
+    app.include_router(proxy_router(settings.upstream_urls(), own=[auth.router, users.router, partners.router]))
     return app

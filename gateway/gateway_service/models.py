@@ -83,3 +83,51 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     replaced_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("refresh_token.id", ondelete="SET NULL"))
+
+
+class Partner(Base):
+    """A machine that calls the partner API (today: a bank, 合作银行). Deactivating it refuses every key at once."""
+
+    __tablename__ = "partner"
+    __table_args__ = (
+        CheckConstraint("code = lower(code)", name="code_lowercase"),
+        CheckConstraint("kind IN ('bank')", name="kind_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Services see the partner as user "partner:<code>"; it never changes.
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class PartnerKey(Base):
+    """One signing key of a partner. The secret must be recoverable to check an HMAC, so it is stored
+    encrypted (AES-GCM under GATEWAY_PARTNER_MASTER_KEY), never in clear and never hashed."""
+
+    __tablename__ = "partner_key"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(Text, unique=True)  # sent in X-Partner-Key
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+
+class PartnerNonce(Base):
+    """A nonce a partner used, kept while a request carrying it could still pass the timestamp window.
+    The primary key is what refuses a replay, even of two identical requests arriving at once."""
+
+    __tablename__ = "partner_nonce"
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(Text, primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -38,6 +38,8 @@ SET_BY_GATEWAY = frozenset({"date", "server", REQUEST_ID_HEADER.lower()})
 PRIVATE_FIRST_SEGMENTS = frozenset({"internal"})
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 CONNECT_RETRIES = 1
+# (a service's path prefix, the public prefix it is reached under), for rewriting redirects.
+PathMap = tuple[str, str]
 
 
 def is_forwardable(path: str) -> bool:
@@ -68,7 +70,7 @@ def _request_headers(request: Request, token: str) -> dict[str, str]:
     return headers
 
 
-def _response_headers(upstream: httpx.Response, base_url: str, prefix: str) -> list[tuple[bytes, bytes]]:
+def _response_headers(upstream: httpx.Response, base_url: str, paths: PathMap) -> list[tuple[bytes, bytes]]:
     listed = {h.strip().lower() for h in upstream.headers.get("connection", "").split(",") if h.strip()}
     kept: list[tuple[bytes, bytes]] = []
     for raw_name, raw_value in upstream.headers.raw:
@@ -76,17 +78,20 @@ def _response_headers(upstream: httpx.Response, base_url: str, prefix: str) -> l
         if name in HOP_BY_HOP or name in SET_BY_GATEWAY or name in listed:
             continue
         if name == "location":
-            raw_value = _public_location(raw_value.decode("latin-1"), base_url, prefix).encode("latin-1")
+            raw_value = _public_location(raw_value.decode("latin-1"), base_url, paths).encode("latin-1")
         kept.append((raw_name.lower(), raw_value))
     return kept
 
 
-def _public_location(location: str, base_url: str, prefix: str) -> str:
+def _public_location(location: str, base_url: str, paths: PathMap) -> str:
     # A service's redirect names its internal address; point the client at the gateway instead.
-    if location.startswith(base_url):
-        return prefix + location[len(base_url):]
-    if location.startswith("/") and not location.startswith("//"):
-        return prefix + location
+    if location.startswith(base_url + "/") or location == base_url:
+        location = location[len(base_url):] or "/"
+    elif not location.startswith("/") or location.startswith("//"):
+        return location  # somewhere else entirely
+    internal, public = paths
+    if location == internal or location.startswith(internal + "/") or not internal:
+        return public + location[len(internal):]
     return location
 
 
@@ -134,16 +139,33 @@ async def forward(
     request: Request, *, upstreams: Upstreams, service: str, path: str, principal: Principal, scope: DataScope,
     internal_secret: str, total_timeout: float,
 ) -> Response:
-    client = upstreams.client(service)
-    url = upstreams.url(service, upstream_raw_path(path, request.scope.get("query_string", b"")))
+    """Forward a person's call to `service` under their identity and data scope."""
+    raw_path = upstream_raw_path(path, request.scope.get("query_string", b""))
     token = mint_internal_token(
         internal_secret, caller_service="gateway", audience=service, user_id=str(principal.user_id),
         username=principal.username, roles=principal.roles, request_id=current_request_id(),
         institutions=principal.institution_ids, scope=scope,
     )
     body = await request.body()  # bounded by the body-size limit, so buffering is safe
-    outgoing = client.build_request(request.method, url, headers=_request_headers(request, token),
-                                    content=body or None)
+    return await send_to_service(request, upstreams=upstreams, service=service, raw_path=raw_path, token=token,
+                                 content=body or None, total_timeout=total_timeout,
+                                 paths=("", f"/api/v1/{service}"))
+
+
+async def send_to_service(
+    request: Request, *, upstreams: Upstreams, service: str, raw_path: bytes, token: str,
+    content: bytes | AsyncIterable[bytes] | None, total_timeout: float, paths: PathMap,
+    content_length: int | None = None,
+) -> Response:
+    """Send the call to the service with `token` and relay its answer; `paths` maps the service's
+    paths back to public ones in redirects. An iterable `content` must be iterable more than once
+    (a refused connection is retried) and comes with its `content_length`."""
+    client = upstreams.client(service)
+    url = upstreams.url(service, raw_path)
+    headers = _request_headers(request, token)
+    if content_length is not None:
+        headers["content-length"] = str(content_length)
+    outgoing = client.build_request(request.method, url, headers=headers, content=content)
     started = time.perf_counter()
     try:
         upstream = await _send(client, outgoing, total_timeout)
@@ -167,5 +189,5 @@ async def forward(
         response = StreamingResponse(
             _relay(upstream, service), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose),
         )
-    response.raw_headers = _response_headers(upstream, upstreams.urls[service], f"/api/v1/{service}")
+    response.raw_headers = _response_headers(upstream, upstreams.urls[service], paths)
     return response

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, delete, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_service.models import AuthSession, RefreshToken, User
+from gateway_service.models import AuthSession, Partner, PartnerKey, PartnerNonce, RefreshToken, User
 from gateway_service.roles import Role
 from svckit.pagination import PageParams, keyset, page_of
 
@@ -98,3 +99,70 @@ async def refresh_token_for_update(
         .with_for_update(of=RefreshToken)
     )
     return (await session.execute(stmt)).first()
+
+
+# Partners -----------------------------------------------------------------------------------------
+
+
+async def partner_by_code(session: AsyncSession, code: str, *, for_update: bool = False) -> Partner | None:
+    stmt = select(Partner).where(Partner.code == code)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_partners(session: AsyncSession) -> list[Partner]:
+    return list((await session.execute(select(Partner).order_by(Partner.code))).scalars().all())
+
+
+async def keys_of_partners(session: AsyncSession, partner_ids: list[uuid.UUID]) -> list[PartnerKey]:
+    stmt = (select(PartnerKey).where(PartnerKey.partner_id.in_(partner_ids))
+            .order_by(PartnerKey.created_at, PartnerKey.key_id))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def add_partner_key(
+    session: AsyncSession, *, partner_id: uuid.UUID, key_id: str, secret_ciphertext: bytes,
+    created_by: uuid.UUID | None,
+) -> PartnerKey:
+    key = PartnerKey(partner_id=partner_id, key_id=key_id, secret_ciphertext=secret_ciphertext,
+                     created_by=created_by)
+    session.add(key)
+    await session.flush()
+    await session.refresh(key)
+    return key
+
+
+async def partner_key_for_update(session: AsyncSession, partner_id: uuid.UUID, key_id: str) -> PartnerKey | None:
+    stmt = (select(PartnerKey).where(PartnerKey.partner_id == partner_id, PartnerKey.key_id == key_id)
+            .with_for_update())
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def partner_key_with_partner(session: AsyncSession, key_id: str) -> Row[PartnerKey, Partner] | None:
+    """The key named in X-Partner-Key with its partner (one query per partner request)."""
+    stmt = select(PartnerKey, Partner).join(Partner, Partner.id == PartnerKey.partner_id).where(
+        PartnerKey.key_id == key_id)
+    return (await session.execute(stmt)).first()
+
+
+async def record_nonce(session: AsyncSession, partner_id: uuid.UUID, nonce: str, *, expires_at: datetime,
+                       now: datetime) -> bool:
+    """Remember a partner's nonce; False when it is already remembered and not yet expired.
+
+    One statement, so two identical requests at once cannot both pass: the primary key makes the
+    second wait for the first and then find the row. An expired row (not yet purged) is taken over.
+    """
+    stmt = (
+        insert(PartnerNonce).values(partner_id=partner_id, nonce=nonce, expires_at=expires_at)
+        .on_conflict_do_update(index_elements=[PartnerNonce.partner_id, PartnerNonce.nonce],
+                               set_={"expires_at": expires_at}, where=PartnerNonce.expires_at <= now)
+        .returning(PartnerNonce.nonce)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def purge_nonces(session: AsyncSession, now: datetime) -> int:
+    """Forget nonces whose requests can no longer pass the timestamp window."""
+    result = await session.execute(delete(PartnerNonce).where(PartnerNonce.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,4 +1,4 @@
-"""The roles a person can hold; services authorise on these names, so they are part of the contract."""
+"""The roles a person or a partner can hold; services authorise on these names, so they are part of the contract."""
 
 from __future__ import annotations
 
@@ -14,3 +14,10 @@ class Role(StrEnum):
     GM_OFFICE = "gm_office"
     FINANCE = "finance"
     COMPLIANCE = "compliance"
+
+
+class MachineRole(StrEnum):
+    """Roles of machines calling the partner API, never of a person: they are not `Role`s, so no
+    account can be given one. Services see them in the internal token like any role."""
+
+    PARTNER_BANK = "partner_bank"

@@ -71,3 +71,39 @@ class UserRead(Schema):
     updated_at: datetime = Field(description="When the account last changed (UTC)")
 
 
+
+
+PARTNER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$"
+
+
+class PartnerCreate(Schema):
+    code: str = Field(pattern=PARTNER_CODE_PATTERN, description=(
+        "2-32 letters, digits, '_' or '-', stored lower-case and never changed; services see the partner's "
+        "calls as user `partner:<code>`"))
+    name: str = Field(min_length=1, max_length=200, description="Display name, e.g. 中国工商银行天津分行")
+    kind: Literal["bank"] = Field(default="bank", description="What the partner is; only `bank` today")
+
+
+class PartnerUpdate(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="New display name")
+    active: bool | None = Field(default=None, description="false refuses every key of the partner at once")
+
+
+class PartnerKeyRead(Schema):
+    key_id: str = Field(description="Sent by the partner as X-Partner-Key")
+    created_at: datetime = Field(description="When the key was issued (UTC)")
+    revoked_at: datetime | None = Field(description="When the key was revoked (UTC); null while it works")
+
+
+class PartnerKeyIssued(PartnerKeyRead):
+    secret: str = Field(description="The signing secret. Shown in this answer only: hand it to the bank now")
+
+
+class PartnerRead(Schema):
+    code: str = Field(description="Lower-case partner code")
+    name: str = Field(description="Display name")
+    kind: Literal["bank"] = Field(description="What the partner is")
+    active: bool = Field(description="Whether the partner's keys are accepted")
+    created_at: datetime = Field(description="When the partner was created (UTC)")
+    updated_at: datetime = Field(description="When the partner last changed (UTC)")
+    keys: list[PartnerKeyRead] = Field(description="Every key ever issued, oldest first; secrets are never shown")

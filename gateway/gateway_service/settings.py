@@ -30,6 +30,27 @@ class GatewaySettings(ServiceSettings):
     openapi_cache_seconds: float = Field(default=30.0, ge=0, description="How long the merged document is reused")
     scope_cache_seconds: float = Field(default=30.0, ge=0, description="How long a user's data scope is reused")
 
+    partner_master_key: SecretStr = Field(
+        description="Key that encrypts the partner bank's signing secrets at rest (GATEWAY_PARTNER_MASTER_KEY)",
+    )
+    partner_timestamp_window: int = Field(
+        default=300, ge=1, le=3600, description="Seconds a partner request's timestamp may differ from our clock",
+    )
+    partner_max_body_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1, description="Body limit on /api/v1/partner/ (reconciliation files)",
+    )
+    partner_spool_memory_bytes: int = Field(
+        default=1024 * 1024, ge=0, description="How much of a partner body is kept in memory before it goes to disk",
+    )
+    partner_rate_per_second: float = Field(default=50.0, gt=0, description="Requests per second per partner")
+    partner_rate_burst: int = Field(default=100, ge=1, description="Requests a partner may send at once")
+    partner_upstream_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds for a whole forwarded partner call (large files take time)",
+    )
+    partner_nonce_purge_seconds: float = Field(
+        default=60.0, gt=0, description="How often nonces older than the timestamp window are deleted",
+    )
+
     admin_username: str = Field(default="admin", description="Username of the first administrator (bootstrap)")
     admin_password: SecretStr | None = Field(
         default=None, description="Password of the first administrator; generated and printed once when unset",
@@ -39,6 +60,11 @@ class GatewaySettings(ServiceSettings):
     @classmethod
     def _strong_jwt_secret(cls, value: SecretStr) -> SecretStr:
         return refuse_weak_secret(value, "GATEWAY_JWT_SECRET")
+
+    @field_validator("partner_master_key")
+    @classmethod
+    def _strong_partner_master_key(cls, value: SecretStr) -> SecretStr:
+        return refuse_weak_secret(value, "GATEWAY_PARTNER_MASTER_KEY")
 
     @field_validator("access_token_ttl", "refresh_token_ttl", mode="before")
     @classmethod
@@ -58,6 +84,9 @@ class GatewaySettings(ServiceSettings):
         # One leaked key must not give both powers: minting user tokens and minting internal tokens.
         if self.jwt_secret.get_secret_value() == self.internal_token_secret.get_secret_value():
             raise ValueError("GATEWAY_JWT_SECRET must differ from INTERNAL_TOKEN_SECRET")
+        master = self.partner_master_key.get_secret_value()
+        if master in (self.jwt_secret.get_secret_value(), self.internal_token_secret.get_secret_value()):
+            raise ValueError("GATEWAY_PARTNER_MASTER_KEY must differ from GATEWAY_JWT_SECRET and INTERNAL_TOKEN_SECRET")
         return self
 
     def upstream_urls(self) -> dict[str, str]:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from gateway_service.openapi import OpenAPICache
+from gateway_service.ratelimit import TokenBuckets
 from gateway_service.scopes import ScopeCache
+from gateway_service.secretbox import SecretBox
 from gateway_service.sessions import TokenPolicy
 from gateway_service.settings import GatewaySettings
 from gateway_service.upstreams import Upstreams
@@ -20,6 +22,8 @@ class GatewayState:
     upstreams: Upstreams
     openapi: OpenAPICache
     scopes: ScopeCache
+    secret_box: SecretBox  # opens the partners' signing secrets
+    partner_limits: TokenBuckets  # per partner code
 
 
 def gateway_of(request: Request) -> GatewayState:

@@ -60,12 +60,19 @@ def service_transports(service_apps: dict[str, FastAPI]) -> dict[str, httpx.Asyn
     return {name: httpx.ASGITransport(app=app) for name, app in service_apps.items()}
 
 
+@pytest.fixture(scope="session")
+def partner_master_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
 @pytest.fixture
-def gateway_settings(stack_db: StackDatabase, internal_secret: str, jwt_secret: str) -> Callable[..., GatewaySettings]:
+def gateway_settings(
+    stack_db: StackDatabase, internal_secret: str, jwt_secret: str, partner_master_key: str,
+) -> Callable[..., GatewaySettings]:
     def make(**overrides: Any) -> GatewaySettings:
         values: dict[str, Any] = {
             "database_url": stack_db.dsn("gateway"), "INTERNAL_TOKEN_SECRET": internal_secret,
-            "jwt_secret": jwt_secret, "admin_password": None, **overrides,
+            "jwt_secret": jwt_secret, "partner_master_key": partner_master_key, "admin_password": None, **overrides,
         }
         return GatewaySettings(**values)
 

@@ -42,6 +42,7 @@ async def empty_gateway_dsn(stack_db: StackDatabase) -> AsyncIterator[str]:
 
 def settings_for(dsn: str, internal_secret: str, jwt_secret: str, **values: object) -> GatewaySettings:
     return GatewaySettings(database_url=dsn, INTERNAL_TOKEN_SECRET=internal_secret, jwt_secret=jwt_secret,
+                           partner_master_key=secrets.token_urlsafe(40),
                            **{"admin_password": None, **values})  # type: ignore[arg-type]
 
 
@@ -84,7 +85,7 @@ async def test_without_a_password_one_is_generated_and_printed_once(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(GATEWAY_DATABASE_URL=empty_gateway_dsn, INTERNAL_TOKEN_SECRET=internal_secret,
-               GATEWAY_JWT_SECRET=jwt_secret)
+               GATEWAY_JWT_SECRET=jwt_secret, GATEWAY_PARTNER_MASTER_KEY=secrets.token_urlsafe(40))
 
     async def run_cli() -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(

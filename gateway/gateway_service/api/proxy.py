@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from gateway_service import partner_api
 from gateway_service.deps import PrincipalDep
 from gateway_service.proxy import PROXY_METHODS, forward
 from gateway_service.state import gateway_of
@@ -15,12 +16,14 @@ from svckit.errors import NotFound
 from svckit.kit import kit_of
 
 # First path segments under /api/v1/ that the gateway serves itself.
-OWN_PREFIXES = frozenset({"auth"})
+OWN_PREFIXES = frozenset({"auth", "partner"})
 
 
 def _forwarder(service: str) -> Callable[[str, Request, PrincipalDep], Awaitable[Response]]:
     async def forward_to_service(path: str, request: Request, principal: PrincipalDep) -> Response:
         """Forward the call to the service on behalf of the logged-in user."""
+        if partner_api.is_partner_path(service, path):  # the bank's API is for the bank only
+            raise NotFound("no such path", code="not_found")
         state, secret = gateway_of(request), kit_of(request).internal_secret
         scope = await state.scopes.scope_of(principal, state.upstreams, secret, state.settings.probe_timeout)
         return await forward(

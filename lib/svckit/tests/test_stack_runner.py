@@ -51,18 +51,21 @@ def test_secrets_are_generated_once_private_and_strong(tmp_path: Path) -> None:
     assert (tmp_path / "secrets.env").stat().st_mode & 0o777 == 0o600
     assert all(len(value) >= 32 for value in first.values())
     assert len(set(first.values())) == len(first)
+    assert {"INTERNAL_TOKEN_SECRET", "GATEWAY_JWT_SECRET", "GATEWAY_PARTNER_MASTER_KEY"} <= first.keys()
 
 
 @pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
 def test_a_service_process_gets_only_its_own_credentials(spec: ServiceSpec) -> None:
     env = {"DATABASE_URL": "postgresql://admin@x/db", "INTERNAL_TOKEN_SECRET": "i" * 40,
-           "GATEWAY_JWT_SECRET": "j" * 40, **{f"{s.env_prefix}DB_PASSWORD": "pw" for s in ALL}}
+           "GATEWAY_JWT_SECRET": "j" * 40, "GATEWAY_PARTNER_MASTER_KEY": "m" * 40,
+           **{f"{s.env_prefix}DB_PASSWORD": "pw" for s in ALL}}
     dsns = {s.name: f"postgresql://{s.name}@x/db" for s in ALL}
     child = service_env(spec, env, dsns)
     assert child[spec.dsn_env] == dsns[spec.name]
     leaked = {k for k in child if k.endswith("DATABASE_URL") or k.endswith("DB_PASSWORD")}
     assert leaked == {spec.dsn_env}
     assert "GATEWAY_JWT_SECRET" not in child
+    assert "GATEWAY_PARTNER_MASTER_KEY" not in child
     assert child["INTERNAL_TOKEN_SECRET"] == "i" * 40
 
 
