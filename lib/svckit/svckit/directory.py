@@ -121,10 +121,10 @@ def scope_condition(scope: DataScope, tables: DirectoryTables, agent_col: Any,
     if scope.agent_id is not None:
         clauses.append(agent_col == scope.agent_id)
         if scope.subtree:
-            a = tables.agents
+            a = tables.agents.alias("scope_agent")  # never correlated with a query's own join of the table
             clauses.append(exists().where(and_(a.c.agent_id == agent_col, a.c.path.contains([scope.agent_id]))))
     if scope.institutions:
-        i = tables.institutions
+        i = tables.institutions.alias("scope_institution")
         clauses.append(exists().where(and_(i.c.institution_id == institution_col,
                                            i.c.path.overlap(sorted(scope.institutions)))))
     return or_(*clauses) if clauses else false()

@@ -37,12 +37,18 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def plain_json(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with decimals, dates and uuids as strings: what JSON columns and events store."""
+    clean: dict[str, Any] = json.loads(json.dumps(payload, default=_jsonable))
+    return clean
+
+
 async def append_event(
     session: AsyncSession, tables: PlatformTables, *, event_type: str, aggregate_type: str,
     aggregate_id: str, payload: dict[str, Any],
 ) -> int:
     """Record an event in the caller's transaction; it is published only if that transaction commits."""
-    clean = json.loads(json.dumps(payload, default=_jsonable))
+    clean = plain_json(payload)
     result = await session.execute(
         tables.outbox.insert()
         .values(event_type=event_type, aggregate_type=aggregate_type, aggregate_id=aggregate_id,

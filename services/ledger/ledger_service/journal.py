@@ -43,11 +43,16 @@ INSERT_ENTRY = text(
     "    WITH ORDINALITY AS l(account, currency, amount, agent_id, policy_id, customer_id, receivable_id, n))"
     " SELECT id, posted_at FROM e"
 )
-APPLY_GUARDS = text(
-    "INSERT INTO ledger.guarded_balance AS g (account, currency, subledger_id, balance)"
-    " SELECT * FROM unnest(CAST(:accounts AS text[]), CAST(:currencies AS text[]), CAST(:subledgers AS bigint[]),"
-    "   CAST(:deltas AS numeric[]))"
-    " ON CONFLICT (account, currency, subledger_id) DO UPDATE SET balance = g.balance + excluded.balance"
+# A new sub-ledger starts at zero (its CHECK applies to the row as inserted, so the delta cannot be
+# inserted directly); then each balance moves in one UPDATE, where the check refuses an overdraft.
+OPEN_GUARDS = text(
+    "INSERT INTO ledger.guarded_balance (account, currency, subledger_id, balance)"
+    " SELECT *, 0 FROM unnest(CAST(:accounts AS text[]), CAST(:currencies AS text[]), CAST(:subledgers AS bigint[]))"
+    " ON CONFLICT DO NOTHING"
+)
+MOVE_GUARD = text(
+    "UPDATE ledger.guarded_balance SET balance = balance + :delta"
+    " WHERE account = :account AND currency = :currency AND subledger_id = :subledger"
 )
 
 
@@ -94,11 +99,13 @@ async def post(session: AsyncSession, *, branch_id: int, kind: str, description:
         return None
     deltas = guard_deltas(lines, accounts, branch_id)
     if deltas:
+        await session.execute(OPEN_GUARDS, {"accounts": [d[0] for d in deltas], "currencies": [d[1] for d in deltas],
+                                            "subledgers": [d[2] for d in deltas]})
         try:
             async with session.begin_nested():
-                await session.execute(APPLY_GUARDS, {
-                    "accounts": [d[0] for d in deltas], "currencies": [d[1] for d in deltas],
-                    "subledgers": [d[2] for d in deltas], "deltas": [d[3] for d in deltas]})
+                for account, currency, subledger, delta in deltas:  # in guard_deltas' fixed order: no deadlock
+                    await session.execute(MOVE_GUARD, {"account": account, "currency": currency,
+                                                       "subledger": subledger, "delta": delta})
         except IntegrityError:
             raise Conflict("the entry would overdraw a guarded account", code="account_overdrawn",
                            field="postings") from None

@@ -19,7 +19,7 @@ from ledger_service.postings import Line
 from svckit.db import flush_or_refuse
 from svckit.directory import branch_of
 from svckit.errors import Conflict, NotFound
-from svckit.outbox import append_event
+from svckit.outbox import append_event, plain_json
 from svckit.timeutil import add_months
 
 ENDINGS = {"lapsed": "policy.lapsed", "surrendered": "policy.surrendered", "cancelled": "policy.cancelled"}
@@ -45,7 +45,8 @@ async def get(session: AsyncSession, policy_id: int, *, lock: bool = False) -> P
 
 async def _event(session: AsyncSession, policy: Policy, kind: str, on: date, actor: str,
                  details: dict[str, Any]) -> None:
-    session.add(PolicyEvent(policy_id=policy.id, kind=kind, effective_on=on, details=details, actor=actor))
+    session.add(PolicyEvent(policy_id=policy.id, kind=kind, effective_on=on, details=plain_json(details),
+                            actor=actor))
     await append_event(session, PLATFORM_TABLES, event_type=f"policy.{kind}", aggregate_type="policy",
                        aggregate_id=str(policy.id), payload={
                            "policy_id": policy.id, "policy_no": policy.policy_no, "agent_id": policy.agent_id,

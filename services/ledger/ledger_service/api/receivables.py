@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from sqlalchemy import select
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledger_service import access, receipts, receivables, rules
 from ledger_service.api.deps import AsOf, PageDep, ScopeDep
@@ -37,7 +38,7 @@ async def overdue(
         i = DIRECTORY.institutions
         query = query.where(Receivable.institution_id.in_(
             select(i.c.institution_id).where(i.c.path.contains([institution_id]))))
-    keys = [Receivable.deadline_on.expression, Receivable.id.expression]
+    keys: list[ColumnElement[Any]] = [Receivable.deadline_on.expression, Receivable.id.expression]
     rows = (await session.execute(keyset(query, keys, page))).scalars().all()
     items, cursor = page_of(rows, page, lambda r: [r.deadline_on, r.id])
     return Page(items=[ReceivableRead.model_validate(r) for r in items], next_cursor=cursor)

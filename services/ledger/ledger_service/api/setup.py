@@ -68,7 +68,7 @@ async def _year_read(session: SessionDep, year: int, recomputed: int = 0) -> Cal
     if found is None:
         raise NotFound(f"the calendar of {year} is not loaded", code="calendar_year_unknown", field="year")
     counts = dict((await session.execute(select(CalendarDay.kind, func.count()).where(CalendarDay.year == year)
-                                         .group_by(CalendarDay.kind))).tuples().all())
+                                         .group_by(CalendarDay.kind))).all())
     return CalendarYearRead(year=year, source=found.source, loaded_by=found.loaded_by, loaded_at=found.loaded_at,
                             holidays=counts.get("holiday", 0), makeup_workdays=counts.get("makeup_workday", 0),
                             recomputed_deadlines=recomputed)

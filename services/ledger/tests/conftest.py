@@ -1,0 +1,100 @@
+"""The ledger app in-process on the run's database, with the real org app beside it: org's change
+feed fills the ledger's copy of the organisation exactly as in production, over ASGI."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger_service.app import create_app as create_ledger
+from ledger_service.models import DIRECTORY, PLATFORM_TABLES
+from ledger_service.settings import LedgerSettings
+from org_service.app import create_app as create_org
+from org_service.settings import OrgSettings
+from svckit.directory import DirectoryReplica
+from svckit.feed import FeedConsumer
+from svckit.http import ServiceClient
+from svckit.scope import DataScope
+from svckit.testing.asgi import internal_headers, running
+from svckit.testing.plugin import StackDatabase
+from svckit.testing.responses import ok
+
+
+@dataclass
+class Stack:
+    org: httpx.AsyncClient
+    ledger: httpx.AsyncClient
+    secret: str
+    follow: Any
+    ledger_engine: Any
+
+    def as_user(self, scope: DataScope, *roles: str, user: str | None = None) -> dict[str, str]:
+        return internal_headers(self.secret, "ledger", roles=frozenset(roles), scope=scope,
+                                user_id=user or f"u-{secrets.token_hex(3)}",
+                                institutions=scope.institutions)
+
+    async def sync(self) -> None:
+        """Apply org's feed to the ledger's copy until nothing is left (what the background loop does)."""
+        await self.follow()
+
+
+@pytest.fixture
+async def stack(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[Stack]:
+    org_app = create_org(OrgSettings(database_url=stack_db.dsn("org"), INTERNAL_TOKEN_SECRET=internal_secret))
+    ledger_app = create_ledger(LedgerSettings(database_url=stack_db.dsn("ledger"),
+                                              INTERNAL_TOKEN_SECRET=internal_secret))
+    async with running(org_app, "http://org.test") as org, running(ledger_app, "http://ledger.test") as ledger:
+        admin = internal_headers(internal_secret, "org", username="hq-admin", roles=frozenset({"admin"}))
+        org.headers.update(admin)
+        ledger.headers.update(internal_headers(internal_secret, "ledger", username="hq-admin",
+                                               roles=frozenset({"admin"})))
+        kit = ledger_app.state.kit
+        org_client = ServiceClient(service="org", base_url="http://org.test", caller_service="ledger",
+                                   secret=internal_secret, transport=httpx.ASGITransport(app=org_app))
+        replica = DirectoryReplica(DIRECTORY, org_client)
+        consumer = FeedConsumer(kit.db, PLATFORM_TABLES, "org", replica.fetch_page, handle_page=replica.apply)
+
+        async def follow() -> None:
+            while await consumer.poll_once(limit=1000):
+                pass
+
+        try:
+            yield Stack(org, ledger, internal_secret, follow, kit.db.engine)
+        finally:
+            await org_client.aclose()
+
+
+@dataclass
+class Company:
+    hq: int
+    branch: int
+    office: int
+    department: int
+
+
+async def company(org: httpx.AsyncClient) -> Company:
+    tag = secrets.token_hex(3)
+    hq = ok(await org.post("/v1/institutions", json={"kind": "hq", "tier": 1, "code": f"HQ-{tag}", "name": "总公司",
+                                                    "opened_on": "2020-01-01"}), 201)
+    branch = ok(await org.post("/v1/institutions", json={
+        "parent_id": hq["id"], "kind": "branch", "tier": 2, "code": f"TJ-{tag}", "name": f"天津{tag}分公司",
+        "opened_on": "2020-01-01"}), 201)
+    office = ok(await org.post("/v1/institutions", json={
+        "parent_id": branch["id"], "kind": "service_office", "tier": 3, "code": f"HG-{tag}", "name": "汉沽营销服务部",
+        "opened_on": "2020-01-01"}), 201)
+    department = ok(await org.post("/v1/teams", json={"institution_id": office["id"], "valid_from": "2020-01-01"}), 201)
+    return Company(hq["id"], branch["id"], office["id"], department["id"])
+
+
+async def hire(org: httpx.AsyncClient, c: Company, rank: str, supervisor: int | None = None, *,
+               on: str = "2024-01-01", **extra: Any) -> int:
+    tag = secrets.token_hex(4)
+    body = {"code": f"A-{tag}", "name": f"员工{tag}", "licence_no": f"L-{tag}", "hire_date": on,
+            "institution_id": c.office, "team_id": c.department, "supervisor_id": supervisor, "rank_code": rank,
+            **extra}
+    return int(ok(await org.post("/v1/agents", json=body), 201)["id"])
