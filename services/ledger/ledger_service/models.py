@@ -342,4 +342,36 @@ class Receipt(Base):
     )
 
 
+
+
+class CommissionPayable(Base):
+    """What a settlement run owes an agent 应付佣金, posted once per run and agent, then paid by finance."""
+
+    __tablename__ = "commission_payable"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    settlement_run: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    branch_id: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(Text, server_default="posted")
+    posted_by: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    paid_by: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    payment_entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('posted', 'paid')", name="status"),
+        CheckConstraint("(status = 'paid') = (payment_entry_id IS NOT NULL)", name="paid_is_posted"),
+        CheckConstraint("period ~ '^[0-9]{4}-[0-9]{2}$'", name="period_is_a_month"),
+        UniqueConstraint("settlement_run", "agent_id"),
+        Index("ix_commission_payable_agent_id", "agent_id", "id"),
+    )
+
+
 __all__ = ["ARRAY", "DIRECTORY", "PLATFORM_TABLES", "SCHEMA", "Base"]

@@ -16,7 +16,7 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
 
 
-def _no_float(value: Any) -> Any:
+def no_float(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError("send amounts as decimal strings, not JSON numbers with fractions")
     return value
@@ -35,7 +35,7 @@ class PostingIn(Schema):
     policy_id: int | None = None
     customer_id: int | None = None
 
-    _amount = field_validator("amount", mode="before")(_no_float)
+    _amount = field_validator("amount", mode="before")(no_float)
 
 
 class EntryCreate(Schema):
@@ -175,7 +175,7 @@ class PolicyCreate(Schema):
     issued_on: date
     mandate_ref: str | None = Field(default=None, max_length=100, description="Auto-debit mandate at the bank")
 
-    _premium = field_validator("premium", "standard_premium", mode="before")(_no_float)
+    _premium = field_validator("premium", "standard_premium", mode="before")(no_float)
 
 
 class PolicyRead(Schema):
@@ -210,7 +210,7 @@ class Renewal(Schema):
     due_on: date
     premium: Amount | None = Field(default=None, gt=0)
 
-    _premium = field_validator("premium", mode="before")(_no_float)
+    _premium = field_validator("premium", mode="before")(no_float)
 
 
 class PolicyEnd(Schema):
@@ -275,7 +275,7 @@ class ReceiptCreate(Schema):
     handed_over_at: UtcDatetime
     note: str = Field(default="", max_length=500)
 
-    _amount = field_validator("amount", mode="before")(_no_float)
+    _amount = field_validator("amount", mode="before")(no_float)
 
 
 class ReceiptDecision(Schema):

@@ -288,3 +288,40 @@ async def test_aging_overdue_lists_and_period_end_outstanding(stack: Stack) -> N
         "period_end": "2026-11-30", "agent_id": [p["a"]]}))
     assert [(Decimal(o["outstanding"]), Decimal(o["overdue"]), o["overdue_receivables"]) for o in outstanding] == [
         (Decimal(1500), Decimal(1000), 1)]
+
+
+async def test_a_settlements_payables_post_once_per_agent_and_are_paid_once(stack: Stack) -> None:
+    c, p = await people(stack)
+    policy = await issue(stack, p["a"], issued_on="2026-11-02")
+    body = {"period": "2026-11", "effective_on": "2026-11-30", "lines": [
+        {"agent_id": p["a"], "amount": "1200.50", "policies": [{"policy_id": policy["id"], "amount": "1200.50"}]},
+        {"agent_id": p["sup"], "amount": "300.00"}]}
+    first = ok(await stack.ledger.post("/v1/payables/settlements/run-2026-11-1", json=body))
+    assert [r["status"] for r in first] == ["posted", "posted"]
+    again = ok(await stack.ledger.post("/v1/payables/settlements/run-2026-11-1", json=body))
+    assert [(r["status"], r["payable_id"]) for r in again] == [("already_posted", r["payable_id"]) for r in first]
+    changed = {**body, "lines": [{**body["lines"][1], "amount": "301.00"}]}
+    problem(await stack.ledger.post("/v1/payables/settlements/run-2026-11-1", json=changed), 409, "payable_differs")
+    split = {**body, "lines": [{**body["lines"][0], "amount": "1.00"}]}
+    problem(await stack.ledger.post("/v1/payables/settlements/run-x", json=split), 422, "policy_split_mismatch")
+    agent = stack.as_user(DataScope(agent_id=p["a"]), "agent")
+    problem(await stack.ledger.post("/v1/payables/settlements/run-y", json=body, headers=agent), 403, "role_required")
+    mine = ok(await stack.ledger.get("/v1/payables", headers=agent))["items"]
+    assert [(x["agent_id"], x["amount"]) for x in mine] == [(p["a"], "1200.5000")]
+
+    cashier = stack.as_user(DataScope(institutions=frozenset({c.branch})), "finance")
+    paid = ok(await stack.ledger.post(f"/v1/payables/{first[0]['payable_id']}/payment", headers=cashier,
+                                      json={"paid_on": "2026-12-05"}))
+    assert paid["status"] == "paid"
+    problem(await stack.ledger.post(f"/v1/payables/{first[0]['payable_id']}/payment", headers=cashier,
+                                    json={"paid_on": "2026-12-05"}), 409, "payable_already_paid")
+    owed = ok(await stack.ledger.get("/v1/journal/balances", params={"agent_id": p["a"],
+                                                                     "account": "commission_payable"}))
+    assert Decimal(owed[0]["net_debit"]) == 0
+    ended = ok(await stack.ledger.post(f"/v1/policies/{policy['id']}/end", json={
+        "how": "lapsed", "effective_on": "2026-12-20", "reason": "unpaid"}))
+    assert ended["status"] == "lapsed"
+    clawed = ok(await stack.ledger.get("/v1/journal/balances", params={"agent_id": p["a"],
+                                                                       "account": "clawback_receivable"}))
+    assert Decimal(clawed[0]["net_debit"]) == Decimal("1200.50")
+    assert ok(await stack.ledger.get("/v1/journal/trial-balance"))["balanced"] is True
