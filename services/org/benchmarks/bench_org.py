@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -47,7 +48,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from org_service import demo
+from org_service import demo, queries
 from org_service.demo import AGENT, AM, DIRECTOR, DM, PROB, RANK_CODES, SUP, Company, DemoConfig, Loaded
 from svckit.internal_auth import mint_internal_token
 from svckit.ops.bench import BenchContext, Figure
@@ -57,14 +58,10 @@ from svckit.scope import DataScope
 AGENTS = int(os.environ.get("BENCH_ORG_AGENTS", "100000"))
 SIZE = "100k" if AGENTS == 100_000 else str(AGENTS)
 SAMPLES, WRITES, BRANCH_MOVES, SNAPSHOTS = 500, 250, 3, 3
-# A chain in one statement: what the database costs of `GET /chain` (the rest is the service's floor).
-CHAIN_SQL = (
-    "SELECT u.id, a.code, a.name, p.rank_code, p.team_id FROM org.agent_position me"
-    " CROSS JOIN LATERAL unnest(me.path) WITH ORDINALITY AS u(id, n)"
-    " JOIN org.agent a ON a.id = u.id"
-    " JOIN org.agent_position p ON p.agent_id = u.id AND p.valid_from <= $2 AND (p.valid_to IS NULL OR p.valid_to > $2)"
-    " WHERE me.agent_id = $1 AND me.valid_from <= $2 AND (me.valid_to IS NULL OR me.valid_to > $2) ORDER BY u.n DESC"
-)
+# The service's own statements for a chain and a subtree (scope check, position check and answer in
+# one), with asyncpg's $1 (agent) and $2 (date) for their :a and :d: what the database costs of a read.
+CHAIN_SQL, SUBTREE_SQL = (re.sub(r":([ad])\b", lambda m: "$1" if m[1] == "a" else "$2", str(statement))
+                          for statement in (queries.CHAIN, queries.SUBTREE))
 # The snapshot's lines rendered as JSON by PostgreSQL and streamed with COPY (the alternative measured).
 SNAPSHOT_JSON = (
     "SELECT json_build_object('agent_id', p.agent_id, 'code', a.code, 'name', a.name, 'status', a.status,"
@@ -298,6 +295,7 @@ async def run(ctx: BenchContext) -> list[Figure]:
                 subtree, subtree_ids, bodies = await calls.gets(
                     [f"/v1/agents/{ids[a]}/subtree?on={d}" for a, d, _ in subtrees])
                 chain_sql = await _sql(conn, CHAIN_SQL, [(ids[a], d) for a, d, _ in chains])
+                subtree_sql = await _sql(conn, SUBTREE_SQL, pairs)
                 await _walk_against_rollups(conn, pairs[:10])  # statements prepared, outside the timing
                 cte, rollup, walked, stored = await _walk_against_rollups(conn, pairs)
                 snapshots = [await calls.stream(f"/v1/snapshot?on={until}") for _ in range(SNAPSHOTS)]
@@ -342,6 +340,7 @@ async def run(ctx: BenchContext) -> list[Figure]:
         Figure("subtree_p99_ms", _ms(subtree, 99), "ms"),
         Figure("subtree_server_p50_ms", _ms(server["subtree"], scale=1), "ms"),
         Figure("subtree_server_p99_ms", _ms(server["subtree"], 99, scale=1), "ms"),
+        Figure("subtree_sql_p50_ms", _ms(subtree_sql), "ms"),
         Figure("subtree_answers_differing_from_cte",
                sum(b["headcount_by_rank"] != w for b, w in zip(bodies, walked, strict=True)), "answers"),
         Figure("rollup_answers_differing_from_cte", sum(r != w for r, w in zip(stored, walked, strict=True)),

@@ -32,22 +32,36 @@ async def scope_for(session: AsyncSession, caller: Caller) -> DataScope:
                      institutions=frozenset(institutions))
 
 
+# An agent's latest position (current, or last held) and its institution's chain (HQ down to it):
+# what their visibility is decided on. A fragment, so that reads can fold the check into their one
+# statement (bind `:a`); `require_agent` runs it alone.
+LATEST_CHAINS = (
+    "SELECT p.path, i.path AS institution_path FROM org.agent_position p"
+    " JOIN org.institution i ON i.id = p.institution_id"
+    " WHERE p.agent_id = :a ORDER BY p.valid_from DESC LIMIT 1"
+)
+
+
 async def _agent_chains(session: AsyncSession, agent_id: int) -> tuple[Sequence[int], Sequence[int]] | None:
-    """The agent's supervisors and institution chain, from their latest position (current, or last held)."""
-    row = (await session.execute(text(
-        "SELECT p.path, i.path AS institution_path FROM org.agent_position p"
-        " JOIN org.institution i ON i.id = p.institution_id"
-        " WHERE p.agent_id = :a ORDER BY p.valid_from DESC LIMIT 1"
-    ), {"a": agent_id})).one_or_none()
+    row = (await session.execute(text(LATEST_CHAINS), {"a": agent_id})).one_or_none()
     return None if row is None else (row.path, row.institution_path)
+
+
+def check_agent(scope: DataScope, agent_id: int, chains: tuple[Sequence[int], Sequence[int]] | None, *,
+                field: str = "agent_id") -> None:
+    """404 unless the scope allows the agent; `chains` as read by LATEST_CHAINS (None: no position ever,
+    i.e. no such agent). Whole-company scopes pass without a look: existence is the endpoint's business
+    (it answers 404 the same way)."""
+    if scope.everything:
+        return
+    if chains is None or not scope.allows(agent_id=agent_id, agent_path=chains[0], institution_path=chains[1]):
+        raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found", field=field)
 
 
 async def require_agent(session: AsyncSession, scope: DataScope, agent_id: int, *, field: str = "agent_id") -> None:
     if scope.everything:
-        return  # existence is the endpoint's own business (it answers 404 the same way)
-    chains = await _agent_chains(session, agent_id)
-    if chains is None or not scope.allows(agent_id=agent_id, agent_path=chains[0], institution_path=chains[1]):
-        raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found", field=field)
+        return
+    check_agent(scope, agent_id, await _agent_chains(session, agent_id), field=field)
 
 
 async def require_institution(session: AsyncSession, scope: DataScope, institution_id: int, *,

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from org_service import positions
+from org_service import access, positions
 from org_service.models import AgentPosition
 from svckit.errors import NotFound
+from svckit.scope import DataScope
 
 
 @dataclass(frozen=True)
@@ -26,39 +27,77 @@ class ChainLink:
     level: int
 
 
+def _no_position(agent_id: int, on: date) -> NotFound:
+    return NotFound(f"agent {agent_id} has no position on {on}", code="no_position_on_date")
+
+
 async def position_or_404(session: AsyncSession, agent_id: int, on: date) -> AgentPosition:
     position = await positions.position_on(session, agent_id, on)
     if position is None:
-        raise NotFound(f"agent {agent_id} has no position on {on}", code="no_position_on_date")
+        raise _no_position(agent_id, on)
     return position
 
 
-async def supervisor_chain(session: AsyncSession, agent_id: int, on: date) -> list[ChainLink]:
+# Each read is one statement: the caller's scope check (the agent's latest chains), whether the
+# agent stands anywhere on the date, and the answer. A positions version in force on :d is
+# `valid_from <= :d AND (valid_to IS NULL OR valid_to > :d)`.
+CHAIN = text(
+    "SELECT s.path AS scope_path, s.institution_path AS scope_institution_path,"  # noqa: S608 - constant fragments
+    "  me.agent_id IS NOT NULL AS placed,"
+    "  link.id, link.code, link.name, link.rank_code, link.team_id"
+    " FROM (SELECT 1) AS one"
+    f" LEFT JOIN LATERAL ({access.LATEST_CHAINS}) AS s ON true"
+    " LEFT JOIN org.agent_position me ON me.agent_id = :a AND me.valid_from <= :d"
+    "   AND (me.valid_to IS NULL OR me.valid_to > :d)"
+    " LEFT JOIN LATERAL ("
+    "   SELECT u.id, u.n, a.code, a.name, p.rank_code, p.team_id"
+    "   FROM unnest(me.path) WITH ORDINALITY AS u(id, n)"
+    "   JOIN org.agent a ON a.id = u.id"
+    "   JOIN org.agent_position p ON p.agent_id = u.id AND p.valid_from <= :d"
+    "     AND (p.valid_to IS NULL OR p.valid_to > :d)) AS link ON true"
+    " ORDER BY link.n DESC"
+)
+SUBTREE = text(
+    "SELECT s.path AS scope_path, s.institution_path AS scope_institution_path,"  # noqa: S608 - constant fragments
+    "  me.placed, r.ranks, r.headcounts,"
+    "  (SELECT count(*) FROM org.agent_position WHERE supervisor_id = :a AND valid_from <= :d"
+    "    AND (valid_to IS NULL OR valid_to > :d)) AS direct_reports"
+    " FROM (SELECT EXISTS (SELECT 1 FROM org.agent_position WHERE agent_id = :a AND valid_from <= :d"
+    "   AND (valid_to IS NULL OR valid_to > :d)) AS placed) AS me"
+    f" LEFT JOIN LATERAL ({access.LATEST_CHAINS}) AS s ON true"
+    " CROSS JOIN LATERAL (SELECT array_agg(rank_code) AS ranks, array_agg(headcount) AS headcounts"
+    "   FROM org.subtree_rollup WHERE agent_id = :a AND valid_from <= :d AND (valid_to IS NULL OR valid_to > :d)"
+    "   AND headcount <> 0) AS r"
+)
+
+
+def _checked(row: Any, scope: DataScope, agent_id: int, on: date) -> None:
+    """As strict as `access.require_agent` then `position_or_404`, in that order."""
+    chains = None if row.scope_path is None else (row.scope_path, row.scope_institution_path)
+    access.check_agent(scope, agent_id, chains)
+    if not row.placed:
+        raise _no_position(agent_id, on)
+
+
+async def supervisor_chain(session: AsyncSession, scope: DataScope, agent_id: int, on: date) -> list[ChainLink]:
     """Direct supervisor first, up to the top, as the organisation stood on `on`."""
-    position = await position_or_404(session, agent_id, on)
-    if not position.path:
-        return []
-    rows = (await session.execute(text(
-        "SELECT u.id, u.n, a.code, a.name, p.rank_code, p.team_id"
-        " FROM unnest(CAST(:path AS bigint[])) WITH ORDINALITY AS u(id, n)"
-        " JOIN org.agent a ON a.id = u.id"
-        " JOIN org.agent_position p ON p.agent_id = u.id AND p.valid_from <= :d"
-        "   AND (p.valid_to IS NULL OR p.valid_to > :d)"
-        " ORDER BY u.n DESC"
-    ), {"path": list(position.path), "d": on})).all()
-    return [ChainLink(r.id, r.code, r.name, r.rank_code, r.team_id, level) for level, r in enumerate(rows, start=1)]
+    rows = (await session.execute(CHAIN, {"a": agent_id, "d": on})).all()
+    _checked(rows[0], scope, agent_id, on)
+    return [ChainLink(r.id, r.code, r.name, r.rank_code, r.team_id, level)
+            for level, r in enumerate((r for r in rows if r.id is not None), start=1)]
 
 
-async def subtree_headcount(session: AsyncSession, agent_id: int, on: date) -> dict[str, int]:
-    await position_or_404(session, agent_id, on)
-    return dict(await positions.headcount_below(session, agent_id, on))
+@dataclass(frozen=True)
+class Subtree:
+    headcount_by_rank: dict[str, int]
+    direct_reports: int
 
 
-async def direct_report_count(session: AsyncSession, agent_id: int, on: date) -> int:
-    return int((await session.execute(text(
-        "SELECT count(*) FROM org.agent_position"
-        " WHERE supervisor_id = :a AND valid_from <= :d AND (valid_to IS NULL OR valid_to > :d)"
-    ), {"a": agent_id, "d": on})).scalar_one())
+async def subtree(session: AsyncSession, scope: DataScope, agent_id: int, on: date) -> Subtree:
+    """Headcount by rank below the agent on `on`, from the maintained rollups, and their direct reports."""
+    row = (await session.execute(SUBTREE, {"a": agent_id, "d": on})).one()
+    _checked(row, scope, agent_id, on)
+    return Subtree(dict(zip(row.ranks or [], row.headcounts or [], strict=True)), int(row.direct_reports))
 
 
 async def bloodline(session: AsyncSession, agent_id: int, kind: str, max_generations: int) -> list[dict[str, Any]]:

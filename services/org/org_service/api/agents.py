@@ -114,18 +114,15 @@ async def leave(agent_id: int, body: Leaving, session: SessionDep, caller: Calle
 @router.get("/agents/{agent_id}/chain", response_model=list[ChainLinkRead])
 async def supervisor_chain(agent_id: int, session: SessionDep, scope: ScopeDep, on: AsOf) -> list[queries.ChainLink]:
     """The agent's supervisors, direct supervisor first, as of the date."""
-    await access.require_agent(session, scope, agent_id)
-    return await queries.supervisor_chain(session, agent_id, on)
+    return await queries.supervisor_chain(session, scope, agent_id, on)
 
 
 @router.get("/agents/{agent_id}/subtree", response_model=SubtreeRead)
 async def subtree(agent_id: int, session: SessionDep, scope: ScopeDep, on: AsOf) -> SubtreeRead:
     """Headcount below the agent by rank, as of the date (from maintained rollups)."""
-    await access.require_agent(session, scope, agent_id)
-    by_rank = await queries.subtree_headcount(session, agent_id, on)
-    reports = await queries.direct_report_count(session, agent_id, on)
-    return SubtreeRead(agent_id=agent_id, on=on, headcount_by_rank=by_rank, headcount=sum(by_rank.values()),
-                       direct_reports=reports)
+    below = await queries.subtree(session, scope, agent_id, on)
+    return SubtreeRead(agent_id=agent_id, on=on, headcount_by_rank=below.headcount_by_rank,
+                       headcount=sum(below.headcount_by_rank.values()), direct_reports=below.direct_reports)
 
 
 @router.get("/agents/{agent_id}/bloodline", response_model=list[LineageMemberRead])
