@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from gateway_service import partner_api
 from gateway_service.proxy import is_forwardable
 from gateway_service.upstreams import Upstreams
 from svckit.errors import PROBLEM_MEDIA_TYPE
@@ -89,31 +90,53 @@ def _problem_answers(doc: Document) -> dict[str, Any]:
     }
 
 
+def _partner_answers(doc: Document) -> dict[str, Any]:
+    """What the gateway itself may answer on the partner prefix instead of the user-route answers."""
+    if "401" not in (answers := _problem_answers(doc)):
+        return {}
+    content = answers["401"]["content"]
+    return {
+        "401": {"description": "Not signed as the partner bank: `partner_signature_missing`, "
+                "`partner_header_malformed`, `partner_key_unknown`, `partner_timestamp_out_of_window`, "
+                "`partner_nonce_replayed`, `partner_signature_invalid`; `header` names the header at fault",
+                "content": content},
+        "413": {"description": "The body is over the partner limit (`payload_too_large`)", "content": content},
+        "429": {"description": "Over the partner's request rate (`rate_limited`); wait `Retry-After` seconds",
+                "content": content},
+    }
+
+
 def add_service(doc: Document, service: str, spec: Document, operation_ids: set[str]) -> None:
-    """Add one service's public paths under its prefix, with its components renamed `<service>.<Name>`."""
+    """Add one service's public paths under its prefix, with its components renamed `<service>.<Name>`.
+    The ledger's bank API is re-homed under the partner prefix, signed by the bank instead of a user's token."""
     theirs = spec.get("components", {})
     renames = {f"#/components/{section}/{name}": f"#/components/{section}/{service}.{name}"
                for section in COMPONENT_SECTIONS for name in theirs.get(section, {})}
-    gateway_answers = _problem_answers(doc)
+    gateway_answers, partner_answers = _problem_answers(doc), _partner_answers(doc)
     paths: dict[str, Any] = {}
     for path, item in spec.get("paths", {}).items():
         if path in HIDDEN_SERVICE_PATHS or not is_forwardable(path):
             continue
+        partner = partner_api.is_partner_path(service, path)
         public_item = _rename_refs(item, renames)
         for operation in operations(public_item):
             operation["operationId"] = _unique(f"{service}_{operation.get('operationId', 'operation')}",
                                                operation_ids)
-            operation["tags"] = [f"{service}: {tag}" for tag in operation.get("tags", [])] or [service]
+            label = partner_api.TAG if partner else service
+            operation["tags"] = [f"{label}: {tag}" for tag in operation.get("tags", [])] or [label]
             # The gateway, not the service, is what authenticates the public caller.
-            operation["security"] = [{SECURITY_SCHEME: []}]
+            operation["security"] = partner_api.security() if partner else [{SECURITY_SCHEME: []}]
             responses = operation.setdefault("responses", {})
             if "422" in responses and "422" in gateway_answers:  # services answer validation errors as we do
                 responses["422"] = gateway_answers["422"]
+            if partner and "401" in partner_answers:  # the bank is refused by the gateway, never by the service
+                responses["401"] = partner_answers["401"]
             file_errors_as_problems(operation)
-            for status in ("401", "503", "504"):
-                if status in gateway_answers:
-                    responses.setdefault(status, gateway_answers[status])
-        paths[f"/api/v1/{service}{path}"] = public_item
+            answers = {**gateway_answers, **partner_answers} if partner else gateway_answers
+            for status in ("401", "413", "429", "503", "504") if partner else ("401", "503", "504"):
+                if status in answers:
+                    responses.setdefault(status, answers[status])
+        paths[partner_api.public_path(path) if partner else f"/api/v1/{service}{path}"] = public_item
     renamed = {section: {f"{service}.{name}": _rename_refs(value, renames) for name, value in items.items()}
                for section, items in theirs.items() if section in COMPONENT_SECTIONS}
     # Only what the published paths use: schemas of internal endpoints stay unpublished.
@@ -126,8 +149,17 @@ def add_service(doc: Document, service: str, spec: Document, operation_ids: set[
     doc.setdefault("paths", {}).update(paths)
 
 
+def add_partner_scheme(doc: Document) -> None:
+    """The partner bank's signature headers and the guide to signing, whether or not its routes are up."""
+    doc.setdefault("components", {}).setdefault("securitySchemes", {}).update(copy.deepcopy(
+        partner_api.SECURITY_SCHEMES))
+    tags = [tag for tag in doc.get("tags", []) if tag.get("name") != partner_api.TAG]
+    doc["tags"] = [*tags, {"name": partner_api.TAG, "description": partner_api.GUIDE}]
+
+
 def merge(own: Document, services: dict[str, Document | None]) -> Document:
     doc = copy.deepcopy(own)
+    add_partner_scheme(doc)
     operation_ids = _operation_ids(doc)
     unavailable = []
     for service, spec in services.items():
