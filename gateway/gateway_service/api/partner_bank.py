@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -15,6 +16,8 @@ from gateway_service.spool import SpooledBody
 from gateway_service.state import gateway_of
 from svckit.errors import problem_response
 from svckit.kit import kit_of
+
+log = logging.getLogger("gateway.partner")
 
 
 async def partner_bank_call(path: str, request: Request) -> Response:
@@ -36,6 +39,8 @@ async def partner_bank_call(path: str, request: Request) -> Response:
         await body.receive(request.stream())  # hashed as it arrives; over the partner limit is a 413
         partner_auth.check_signature(request, signed, partner, body.sha256_hex)
         await partner_auth.claim_nonce(kit.db, partner, signed, window=settings.partner_timestamp_window)
+        log.info("partner %s verified with key %s", partner.code, partner.key_id, extra={
+            "partner": partner.code, "partner_key": partner.key_id, "body_bytes": body.size})
         return await send_to_service(
             request, upstreams=state.upstreams, service=partner_api.SERVICE, raw_path=raw_path,
             token=partner_auth.internal_token(kit.internal_secret, partner),
