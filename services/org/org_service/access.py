@@ -82,6 +82,40 @@ async def require_team(session: AsyncSession, scope: DataScope, team_id: int, *,
     return team
 
 
+TARGETS = text(
+    "SELECT (SELECT path FROM org.institution WHERE id = :i) AS institution_path,"  # noqa: S608 - constant fragment
+    "  (SELECT i.path FROM org.team t JOIN org.institution i ON i.id = t.institution_id WHERE t.id = :t)"
+    "    AS team_institution_path,"
+    "  s.path AS supervisor_path, s.institution_path AS supervisor_institution_path"
+    f" FROM (SELECT 1) AS one LEFT JOIN LATERAL ({LATEST_CHAINS}) AS s ON true"
+)
+
+
+async def first_hidden_target(session: AsyncSession, scope: DataScope, *, institution_id: int | None,
+                              team_id: int | None, supervisor_id: int | None) -> tuple[str, int] | None:
+    """Which of the places an agent is put (institution, team, supervisor, checked in that order) does
+    not exist or lies outside the scope, as ("institution" | "team" | "supervisor", id); None when all
+    are fine. One statement, as strict as `require_institution`, `require_team` and `require_agent`."""
+    check_supervisor = supervisor_id is not None and not scope.everything
+    if institution_id is None and team_id is None and not check_supervisor:
+        return None
+    row = (await session.execute(TARGETS, {"i": institution_id, "t": team_id,
+                                           "a": supervisor_id if check_supervisor else None})).one()
+    if institution_id is not None and (row.institution_path is None or not scope.allows(
+            agent_id=None, institution_path=row.institution_path)):
+        return "institution", institution_id
+    if team_id is not None and (row.team_institution_path is None or not scope.allows(
+            agent_id=None, institution_path=row.team_institution_path)):
+        return "team", team_id
+    if check_supervisor and supervisor_id is not None:
+        chains = None if row.supervisor_path is None else (row.supervisor_path, row.supervisor_institution_path)
+        try:
+            check_agent(scope, supervisor_id, chains)
+        except NotFound:
+            return "supervisor", supervisor_id
+    return None
+
+
 async def visible_agents(session: AsyncSession, scope: DataScope, agent_ids: Sequence[int]) -> set[int]:
     """Which of `agent_ids` the scope allows, in one query."""
     if scope.everything or not agent_ids:

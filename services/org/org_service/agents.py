@@ -11,18 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from org_service import fission, positions, rules, territories
-from org_service.models import (
-    PLATFORM_TABLES,
-    Agent,
-    AgentLineage,
-    AgentPosition,
-    Institution,
-    OrgChange,
-    Rank,
-    RankRule,
-    Team,
-)
+from org_service import fission, placement, positions, rules, territories
+from org_service.models import PLATFORM_TABLES, Agent, AgentLineage, AgentPosition, OrgChange
+from org_service.placement import Context
 from org_service.positions import Placement
 from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, NotFound, Unprocessable
@@ -52,70 +43,53 @@ async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
     return agent
 
 
-async def rank_standing(session: AsyncSession, rank_code: str, on: date, *, field: str) -> rules.RankStanding:
-    row = (await session.execute(
-        select(Rank.ladder_order, RankRule.may_report_to_lower_rank)
-        .join(RankRule, RankRule.rank_code == Rank.code)
-        .where(Rank.code == rank_code, RankRule.valid_from <= on,
-               (RankRule.valid_to.is_(None)) | (RankRule.valid_to > on))
-    )).one_or_none()
-    if row is None:
-        raise Unprocessable(f"rank {rank_code!r} does not exist or has no rule in force on {on}",
-                            code="unknown_rank", field=field)
-    return rules.RankStanding(rank_code, row.ladder_order, row.may_report_to_lower_rank)
-
-
-async def _institution_open(session: AsyncSession, institution_id: int, on: date) -> Institution:
-    institution = await session.get(Institution, institution_id)
-    if institution is None:
+def _institution_open(ctx: Context, institution_id: int) -> None:
+    if ctx.institution is None:
         raise Unprocessable(f"institution {institution_id} does not exist", code="institution_not_found",
                             field="institution_id")
-    if institution.opened_on > on or (institution.closed_on is not None and institution.closed_on <= on):
-        raise Conflict(f"institution {institution_id} is not open on {on}", code="institution_closed",
+    opened_on, closed_on = ctx.institution
+    if opened_on > ctx.on or (closed_on is not None and closed_on <= ctx.on):
+        raise Conflict(f"institution {institution_id} is not open on {ctx.on}", code="institution_closed",
                        field="institution_id")
-    return institution
 
 
-async def _team_open(session: AsyncSession, team_id: int, institution_id: int, on: date) -> Team:
-    team = await session.get(Team, team_id)
-    if team is None:
+def _team_open(ctx: Context, team_id: int, institution_id: int) -> None:
+    if ctx.team is None:
         raise Unprocessable(f"team {team_id} does not exist", code="team_not_found", field="team_id")
-    if team.valid_from > on or (team.valid_to is not None and team.valid_to <= on):
-        raise Conflict(f"team {team_id} does not exist on {on} (not yet created, or dissolved)",
+    valid_from, valid_to, team_institution = ctx.team
+    if valid_from > ctx.on or (valid_to is not None and valid_to <= ctx.on):
+        raise Conflict(f"team {team_id} does not exist on {ctx.on} (not yet created, or dissolved)",
                        code="team_dissolved", field="team_id")
-    if team.institution_id != institution_id:
+    if team_institution != institution_id:
         raise Conflict(f"team {team_id} belongs to another institution", code="team_outside_institution",
                        field="team_id")
-    return team
 
 
-async def _supervisor_on(session: AsyncSession, supervisor_id: int, on: date) -> AgentPosition:
-    """The supervisor's open version, which must already be in force on `on`."""
-    current = await positions.open_position(session, supervisor_id)
-    if current is None:
-        exists = await session.get(Agent, supervisor_id)
+def _supervisor_on(ctx: Context, supervisor_id: int) -> placement.OpenPosition:
+    """The supervisor's open version, which must already be in force on the date."""
+    if ctx.supervisor is None:
         raise (Unprocessable(f"supervisor {supervisor_id} does not exist", code="supervisor_not_found",
-                             field="supervisor_id") if exists is None else
+                             field="supervisor_id") if not ctx.supervisor_found else
                Conflict(f"supervisor {supervisor_id} has left", code="supervisor_left", field="supervisor_id"))
-    if current.valid_from > on:
-        raise Conflict(f"supervisor {supervisor_id} has a change recorded from {current.valid_from}, after {on}",
-                       code="effective_date_before_history", field="effective_on")
-    return current
+    if ctx.supervisor.valid_from > ctx.on:
+        raise Conflict(f"supervisor {supervisor_id} has a change recorded from {ctx.supervisor.valid_from}, "
+                       f"after {ctx.on}", code="effective_date_before_history", field="effective_on")
+    return ctx.supervisor
 
 
-async def _placement(session: AsyncSession, agent_id: int, on: date, *, supervisor_id: int | None,
-                     team_id: int | None, institution_id: int, rank_code: str) -> Placement:
+def _placement(ctx: Context, agent_id: int, *, supervisor_id: int | None, team_id: int | None, institution_id: int,
+               rank_code: str) -> Placement:
     """Check a placement against the rules and compute the supervisor path it implies."""
-    await _institution_open(session, institution_id, on)
+    _institution_open(ctx, institution_id)
     if team_id is not None:
-        await _team_open(session, team_id, institution_id, on)
-    standing = await rank_standing(session, rank_code, on, field="rank_code")
+        _team_open(ctx, team_id, institution_id)
+    standing = ctx.standing(rank_code, field="rank_code")
     path: list[int] = []
     if supervisor_id is not None:
-        supervisor = await _supervisor_on(session, supervisor_id, on)
+        supervisor = _supervisor_on(ctx, supervisor_id)
         rules.no_supervision_cycle(agent_id, supervisor_id, supervisor.path)
-        rules.supervisor_outranks(standing, await rank_standing(session, supervisor.rank_code, on,
-                                                                field="supervisor_id"), field="supervisor_id")
+        rules.supervisor_outranks(standing, ctx.standing(supervisor.rank_code, field="supervisor_id"),
+                                  field="supervisor_id")
         path = [*supervisor.path, supervisor_id]
     return Placement(supervisor_id, team_id, institution_id, rank_code, path)
 
@@ -131,10 +105,12 @@ async def hire(
     session.add(agent)
     await flush_or_refuse(session, Conflict("an agent with this code, licence number or user account already exists",
                                             code="agent_exists", field="code"))
-    placement = await _placement(session, agent.id, hire_date, supervisor_id=supervisor_id, team_id=team_id,
-                                 institution_id=institution_id, rank_code=rank_code)
-    await positions.write_version(session, agent.id, hire_date, placement, "hired", None)
-    await positions.shift_rollups(session, positions.arrival(placement.path, {rank_code: 1}), hire_date)
+    ctx = await placement.context(session, agent.id, hire_date, institution_id=institution_id, team_id=team_id,
+                                  supervisor_id=supervisor_id)
+    where = _placement(ctx, agent.id, supervisor_id=supervisor_id, team_id=team_id, institution_id=institution_id,
+                       rank_code=rank_code)
+    await positions.write_version(session, agent.id, hire_date, where, "hired", None)
+    await positions.shift_rollups(session, positions.arrival(where.path, {rank_code: 1}), hire_date)
     for kind, sponsor in (("recruiter", recruiter_id), ("nurturer", nurturer_id)):
         if sponsor is not None:
             await set_sponsor(session, agent.id, kind, sponsor, hire_date)
@@ -179,8 +155,12 @@ async def require_active(session: AsyncSession, agent_id: int) -> None:
 
 
 async def _active(session: AsyncSession, agent_id: int) -> tuple[Agent, AgentPosition]:
-    agent = await get_agent(session, agent_id)
-    current = await positions.open_position(session, agent_id)
+    """The agent and their open version, in one statement."""
+    row = (await session.execute(select(Agent, AgentPosition).outerjoin(AgentPosition, (
+        AgentPosition.agent_id == Agent.id) & AgentPosition.valid_to.is_(None)).where(Agent.id == agent_id))).first()
+    if row is None:
+        raise NotFound(f"agent {agent_id} does not exist", code="agent_not_found", field="agent_id")
+    agent, current = row
     if agent.status == "left" or current is None:
         raise Conflict(f"agent {agent_id} has left", code="agent_left", field="agent_id")
     return agent, current
@@ -193,32 +173,33 @@ async def move(
     await positions.lock_hierarchy(session)
     _, current = await _active(session, agent_id)
     rules.not_before_history(effective_on, current.valid_from, what=f"agent {agent_id}")
-    placement = await _placement(
-        session, agent_id, effective_on, supervisor_id=changes.get("supervisor_id", current.supervisor_id),
-        team_id=changes.get("team_id", current.team_id),
-        institution_id=changes.get("institution_id", current.institution_id), rank_code=current.rank_code,
-    )
-    chain_changed = placement.path != current.path
-    if chain_changed:
-        latest_below = await positions.latest_start_below(session, agent_id)
-        if latest_below is not None:
-            rules.not_before_history(effective_on, latest_below, what=f"someone below agent {agent_id}")
+    supervisor_id = changes.get("supervisor_id", current.supervisor_id)
+    team_id = changes.get("team_id", current.team_id)
+    institution_id = changes.get("institution_id", current.institution_id)
+    ctx = await placement.context(session, agent_id, effective_on, institution_id=institution_id, team_id=team_id,
+                                  supervisor_id=supervisor_id)
+    where = _placement(ctx, agent_id, supervisor_id=supervisor_id, team_id=team_id, institution_id=institution_id,
+                       rank_code=current.rank_code)
+    chain_changed = where.path != current.path
+    if chain_changed and ctx.latest_start_below is not None:
+        rules.not_before_history(effective_on, ctx.latest_start_below, what=f"someone below agent {agent_id}")
     old_path = list(current.path)
-    moving = await positions.headcount_below(session, agent_id, effective_on)
+    moving = ctx.below
     moving[current.rank_code] += 1
-    await positions.write_version(session, agent_id, effective_on, placement, reason, current)
+    written = await positions.write_version(session, agent_id, effective_on, where, reason, current)
     if chain_changed:
-        await positions.repath_subtree(session, agent_id, len(old_path), [*placement.path, agent_id], effective_on)
-        common = set(old_path) & set(placement.path)
+        if ctx.report_ranks:  # nobody reports to a leaf, so no path below it to rewrite
+            await positions.repath_subtree(session, agent_id, len(old_path), [*where.path, agent_id], effective_on)
+        common = set(old_path) & set(where.path)
         await positions.shift_rollups(session, positions.merge_deltas(
             positions.arrival([a for a in old_path if a not in common], moving, -1),
-            positions.arrival([a for a in placement.path if a not in common], moving, 1),
+            positions.arrival([a for a in where.path if a not in common], moving, 1),
         ), effective_on)
     await _record(session, actor, "moved", effective_on, agent_id, {
-        "reason": reason, "supervisor_id": placement.supervisor_id, "team_id": placement.team_id,
-        "institution_id": placement.institution_id, "people_moved": sum(moving.values()),
+        "reason": reason, "supervisor_id": where.supervisor_id, "team_id": where.team_id,
+        "institution_id": where.institution_id, "people_moved": sum(moving.values()),
     })
-    return (await positions.open_position(session, agent_id)) or current
+    return written
 
 
 async def change_rank(
@@ -228,33 +209,32 @@ async def change_rank(
     await positions.lock_hierarchy(session)
     _, current = await _active(session, agent_id)
     rules.not_before_history(effective_on, current.valid_from, what=f"agent {agent_id}")
-    new = await rank_standing(session, rank_code, effective_on, field="rank_code")
+    ctx = await placement.context(session, agent_id, effective_on, supervisor_id=current.supervisor_id)
+    new = ctx.standing(rank_code, field="rank_code")
     if current.supervisor_id is not None:
-        supervisor = await _supervisor_on(session, current.supervisor_id, effective_on)
-        rules.supervisor_outranks(new, await rank_standing(session, supervisor.rank_code, effective_on,
-                                                           field="supervisor_id"), field="rank_code")
-    reports = (await session.execute(select(AgentPosition.rank_code).where(
-        AgentPosition.supervisor_id == agent_id, AgentPosition.valid_to.is_(None)))).scalars().all()
-    for report_rank in set(reports):
-        rules.supervisor_outranks(await rank_standing(session, report_rank, effective_on, field="rank_code"),
-                                  new, field="rank_code")
-    placement = Placement(current.supervisor_id, current.team_id, current.institution_id, rank_code,
-                          list(current.path))
+        supervisor = _supervisor_on(ctx, current.supervisor_id)
+        rules.supervisor_outranks(new, ctx.standing(supervisor.rank_code, field="supervisor_id"), field="rank_code")
+    for report_rank in ctx.report_ranks:
+        rules.supervisor_outranks(ctx.standing(report_rank, field="rank_code"), new, field="rank_code")
+    where = Placement(current.supervisor_id, current.team_id, current.institution_id, rank_code, list(current.path))
     old_rank = current.rank_code
-    await positions.write_version(session, agent_id, effective_on, placement, f"{kind}: {reason}", current)
+    written = await positions.write_version(session, agent_id, effective_on, where, f"{kind}: {reason}", current)
     await positions.shift_rollups(session, positions.merge_deltas(
-        positions.arrival(placement.path, {old_rank: 1}, -1), positions.arrival(placement.path, {rank_code: 1}),
+        positions.arrival(where.path, {old_rank: 1}, -1), positions.arrival(where.path, {rank_code: 1}),
     ), effective_on)
     await _record(session, actor, "rank_changed", effective_on, agent_id, {
         "kind": kind, "reason": reason, "from_rank": old_rank, "to_rank": rank_code,
     })
 
     async def separate(team_head: int, new_supervisor: int | None, on: date) -> None:
-        await move(session, actor, team_head, effective_on=on, changes={"supervisor_id": new_supervisor},
-                   reason="fission: reached the nurturer's rank")
+        nonlocal written
+        moved = await move(session, actor, team_head, effective_on=on, changes={"supervisor_id": new_supervisor},
+                           reason="fission: reached the nurturer's rank")
+        if team_head == agent_id:
+            written = moved
 
     await fission.on_rank_change(session, separate, agent_id, rank_code, effective_on)
-    return (await positions.open_position(session, agent_id)) or current
+    return written
 
 
 async def leave(session: AsyncSession, actor: Actor, agent_id: int, *, effective_on: date, reason: str) -> Agent:

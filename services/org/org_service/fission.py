@@ -11,11 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from org_service import positions, rules
-from org_service.models import PLATFORM_TABLES, AgentLineage, FissionPolicy, Rank, TeamSeparation
+from org_service.models import PLATFORM_TABLES, AgentLineage, FissionPolicy, TeamSeparation
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.outbox import append_event
 
@@ -48,10 +48,6 @@ async def set_policy(session: AsyncSession, actor: str, valid_from: date, values
     return policy
 
 
-async def _ladder_order(session: AsyncSession, rank_code: str) -> int:
-    return int((await session.execute(select(Rank.ladder_order).where(Rank.code == rank_code))).scalar_one())
-
-
 async def on_rank_change(session: AsyncSession, move_agent: Any, agent_id: int, rank_code: str,
                          effective_on: date) -> TeamSeparation | None:
     """After a rank change: if the agent now holds their nurturer's rank, apply the policy in force.
@@ -59,13 +55,20 @@ async def on_rank_change(session: AsyncSession, move_agent: Any, agent_id: int, 
     `move_agent(agent_id, supervisor_id, effective_on)` moves the separating team; passed in so this
     module does not depend on the module that calls it.
     """
-    nurturer_id = (await session.execute(select(AgentLineage.sponsor_id).where(
-        AgentLineage.agent_id == agent_id, AgentLineage.kind == "nurturer"))).scalar_one_or_none()
-    if nurturer_id is None:
+    # The nurturer, where they stand on the date, and whether that is the agent's new rung: one statement.
+    nurturer = (await session.execute(text(
+        "SELECT l.sponsor_id AS nurturer_id, np.agent_id IS NOT NULL AS placed, np.supervisor_id,"
+        "  nk.ladder_order = mk.ladder_order AS peer"
+        " FROM org.agent_lineage l"
+        " LEFT JOIN org.agent_position np ON np.agent_id = l.sponsor_id AND np.valid_from <= :d"
+        "   AND (np.valid_to IS NULL OR np.valid_to > :d)"
+        " LEFT JOIN org.rank nk ON nk.code = np.rank_code"
+        " LEFT JOIN org.rank mk ON mk.code = :rank"
+        " WHERE l.agent_id = :a AND l.kind = 'nurturer'"
+    ), {"a": agent_id, "d": effective_on, "rank": rank_code})).one_or_none()
+    if nurturer is None or not nurturer.placed or not nurturer.peer:
         return None
-    nurturer = await positions.position_on(session, nurturer_id, effective_on)
-    if nurturer is None or await _ladder_order(session, nurturer.rank_code) != await _ladder_order(session, rank_code):
-        return None
+    nurturer_id = int(nurturer.nurturer_id)
     open_record = (await session.execute(select(TeamSeparation).where(
         TeamSeparation.nurtured_agent_id == agent_id, TeamSeparation.nurturer_id == nurturer_id,
         TeamSeparation.returned_on.is_(None)))).scalar_one_or_none()

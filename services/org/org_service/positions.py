@@ -53,33 +53,28 @@ async def position_on(session: AsyncSession, agent_id: int, on: date) -> AgentPo
     )).scalar_one_or_none()
 
 
-async def latest_start_below(session: AsyncSession, agent_id: int) -> date | None:
-    """The latest date from which anyone currently below `agent_id` has a recorded version."""
-    return (await session.execute(text(
-        "SELECT max(valid_from) FROM org.agent_position WHERE valid_to IS NULL AND path @> ARRAY[CAST(:a AS bigint)]"
-    ), {"a": agent_id})).scalar()
-
-
 async def write_version(
     session: AsyncSession, agent_id: int, effective_on: date, placement: Placement, reason: str,
     current: AgentPosition | None,
-) -> None:
-    """Close the open version at `effective_on` and open the new one (a same-day change replaces it)."""
+) -> AgentPosition:
+    """Close the open version at `effective_on` and open the new one (a same-day change replaces it);
+    returns the version now open."""
     if current is not None and current.valid_from == effective_on:
         current.supervisor_id, current.team_id = placement.supervisor_id, placement.team_id
         current.institution_id, current.rank_code = placement.institution_id, placement.rank_code
         current.path, current.reason = placement.path, reason
         await session.flush()
-        return
+        return current
     if current is not None:
         current.valid_to = effective_on
-        await session.flush()
-    session.add(AgentPosition(
+    opened = AgentPosition(
         agent_id=agent_id, valid_from=effective_on, valid_to=None, supervisor_id=placement.supervisor_id,
         team_id=placement.team_id, institution_id=placement.institution_id, rank_code=placement.rank_code,
         path=placement.path, reason=reason,
-    ))
+    )
+    session.add(opened)
     await session.flush()
+    return opened
 
 
 async def close_version(session: AsyncSession, current: AgentPosition, effective_on: date) -> None:
@@ -96,24 +91,28 @@ async def repath_subtree(session: AsyncSession, agent_id: int, old_prefix_len: i
     """Everyone below `agent_id` gets the new chain above it from `effective_on`; returns how many.
 
     `old_prefix_len` is the length of the moved agent's old path; below it, a path reads
-    old_path + [agent] + rest, and becomes new_path + [agent] + rest.
+    old_path + [agent] + rest, and becomes new_path + [agent] + rest. One statement: open versions
+    from `effective_on` are rewritten in place, older ones are closed and followed by a new version.
+    (Its parts see the same snapshot and touch different rows.)
     """
     params = {"a": agent_id, "d": effective_on, "prefix": list(new_prefix), "cut": old_prefix_len + 2}
-    same_day = await session.execute(text(
-        "UPDATE org.agent_position SET path = CAST(:prefix AS bigint[]) || path[:cut : cardinality(path)]"
-        " WHERE valid_to IS NULL AND valid_from = :d AND path @> ARRAY[CAST(:a AS bigint)]"
-    ), params)
     moved = await session.execute(text(
-        "WITH closed AS ("
+        "WITH same_day AS ("
+        "  UPDATE org.agent_position SET path = CAST(:prefix AS bigint[]) || path[:cut : cardinality(path)]"
+        "  WHERE valid_to IS NULL AND valid_from = :d AND path @> ARRAY[CAST(:a AS bigint)] RETURNING 1),"
+        " closed AS ("
         "  UPDATE org.agent_position SET valid_to = :d"
         "  WHERE valid_to IS NULL AND valid_from < :d AND path @> ARRAY[CAST(:a AS bigint)]"
-        "  RETURNING agent_id, supervisor_id, team_id, institution_id, rank_code, path)"
-        " INSERT INTO org.agent_position"
-        "  (agent_id, valid_from, valid_to, supervisor_id, team_id, institution_id, rank_code, path, reason)"
-        " SELECT agent_id, :d, NULL, supervisor_id, team_id, institution_id, rank_code,"
-        "        CAST(:prefix AS bigint[]) || path[:cut : cardinality(path)], 'supervisor_chain_moved' FROM closed"
+        "  RETURNING agent_id, supervisor_id, team_id, institution_id, rank_code, path),"
+        " opened AS ("
+        "  INSERT INTO org.agent_position"
+        "   (agent_id, valid_from, valid_to, supervisor_id, team_id, institution_id, rank_code, path, reason)"
+        "  SELECT agent_id, :d, NULL, supervisor_id, team_id, institution_id, rank_code,"
+        "         CAST(:prefix AS bigint[]) || path[:cut : cardinality(path)], 'supervisor_chain_moved' FROM closed"
+        "  RETURNING 1)"
+        " SELECT (SELECT count(*) FROM same_day) + (SELECT count(*) FROM opened)"
     ), params)
-    return int(same_day.rowcount or 0) + int(moved.rowcount or 0)  # type: ignore[attr-defined]
+    return int(moved.scalar_one())
 
 
 async def headcount_below(session: AsyncSession, agent_id: int, on: date) -> Counter[str]:
@@ -139,12 +138,14 @@ async def shift_rollups(session: AsyncSession, deltas: Mapping[tuple[int, str], 
     }
     delta_table = ("SELECT * FROM unnest(CAST(:agents AS bigint[]), CAST(:ranks AS text[]), CAST(:deltas AS int[]))"
                    " AS t(agent_id, rank_code, delta)")
+    # One statement, three parts that see the same snapshot and touch different rows: versions from
+    # the date shift; a version spanning it is closed there and continued, shifted; a pair without a
+    # version on the date gets one, up to its next version (if any).
     await session.execute(text(
-        f"UPDATE org.subtree_rollup s SET headcount = s.headcount + t.delta FROM ({delta_table}) t"  # noqa: S608
-        " WHERE s.agent_id = t.agent_id AND s.rank_code = t.rank_code AND s.valid_from >= :d"
-    ), params)
-    await session.execute(text(
-        f"WITH t AS ({delta_table}),"  # noqa: S608
+        f"WITH t AS ({delta_table}),"  # noqa: S608 - a constant fragment
+        " later AS ("
+        "  UPDATE org.subtree_rollup s SET headcount = s.headcount + t.delta FROM t"
+        "  WHERE s.agent_id = t.agent_id AND s.rank_code = t.rank_code AND s.valid_from >= :d RETURNING 1),"
         " spanning AS ("
         "  SELECT s.agent_id, s.rank_code, s.valid_from, s.valid_to, s.headcount, t.delta"
         "  FROM org.subtree_rollup s JOIN t USING (agent_id, rank_code)"
@@ -154,10 +155,7 @@ async def shift_rollups(session: AsyncSession, deltas: Mapping[tuple[int, str], 
         "  WHERE s.agent_id = p.agent_id AND s.rank_code = p.rank_code AND s.valid_from = p.valid_from RETURNING 1)"
         " INSERT INTO org.subtree_rollup (agent_id, rank_code, valid_from, valid_to, headcount)"
         " SELECT agent_id, rank_code, :d, valid_to, headcount + delta FROM spanning"
-    ), params)
-    await session.execute(text(
-        f"WITH t AS ({delta_table})"  # noqa: S608
-        " INSERT INTO org.subtree_rollup (agent_id, rank_code, valid_from, valid_to, headcount)"
+        " UNION ALL"
         " SELECT t.agent_id, t.rank_code, :d,"
         "   (SELECT min(n.valid_from) FROM org.subtree_rollup n"
         "     WHERE n.agent_id = t.agent_id AND n.rank_code = t.rank_code AND n.valid_from > :d), t.delta"

@@ -118,3 +118,29 @@ async def test_the_scope_of_a_user_comes_from_their_agent_and_roles(
     admin = ok(await org.get("/v1/scope", headers=internal_headers(internal_secret, "org",
                                                                    roles=frozenset({"admin"}))))
     assert admin["everything"] is True
+
+
+async def test_where_an_agent_is_put_must_be_visible_checked_in_order(org: httpx.AsyncClient,
+                                                                       internal_secret: str) -> None:
+    p = await people(org)
+    other = await company(org)
+    stranger = await hire(org, other, "supervisor", on="2024-01-01")
+    staff = as_user(internal_secret, DataScope(institutions=frozenset({p.c.branch})), "back_office")
+
+    async def move(agent: int, headers: dict[str, str] | None = None, **body: object) -> httpx.Response:
+        return await org.post(f"/v1/agents/{agent}/moves", headers=headers,
+                              json={"effective_on": "2025-01-01", "reason": "x", **body})
+
+    hidden = {"institution_id": other.office, "team_id": other.department, "supervisor_id": stranger}
+    for name in ("institution", "team", "supervisor"):
+        refused = problem(await move(p.b1, staff, **hidden), 422, f"{name}_not_found")
+        assert (refused["field"], refused["detail"]) == (f"{name}_id", f"{name} {hidden[f'{name}_id']} does not exist")
+        del hidden[f"{name}_id"]
+    for name in ("institution", "team", "supervisor"):
+        problem(await move(p.b1, staff, **{f"{name}_id": 987654321}), 422, f"{name}_not_found")
+    moved = ok(await move(p.b1, staff, supervisor_id=p.sup_a, team_id=p.c.department, institution_id=p.c.office))
+    assert moved["path"] == [p.manager, p.sup_a]
+    # An unknown place is refused before the agent's own state is looked at, for administrators too.
+    ok(await org.post(f"/v1/agents/{p.a2}/leave", json={"effective_on": "2025-01-01", "reason": "x"}))
+    problem(await move(p.a2, team_id=987654321), 422, "team_not_found")
+    problem(await move(p.a2, supervisor_id=987654321), 409, "agent_left")  # administrators see every agent

@@ -24,7 +24,7 @@ from org_service.schemas import (
     ScopeRead,
     SubtreeRead,
 )
-from svckit.errors import Forbidden, NotFound, Unprocessable
+from svckit.errors import Forbidden, Unprocessable
 from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep
 from svckit.kit import kit_of
@@ -38,16 +38,11 @@ async def _targets_in_scope(session: SessionDep, scope: DataScope, institution_i
                             supervisor_id: int | None) -> None:
     """Where an agent is put must be inside the caller's scope too. A reference in the body that the
     caller cannot see is an invalid value (422), told apart from nothing that does not exist."""
-    checks = [(institution_id, access.require_institution, "institution"), (team_id, access.require_team, "team"),
-              (supervisor_id, access.require_agent, "supervisor")]
-    for ref, require, name in checks:
-        if ref is None:
-            continue
-        try:
-            await require(session, scope, ref, field=f"{name}_id")
-        except NotFound:
-            raise Unprocessable(f"{name} {ref} does not exist", code=f"{name}_not_found",
-                                field=f"{name}_id") from None
+    hidden = await access.first_hidden_target(session, scope, institution_id=institution_id, team_id=team_id,
+                                              supervisor_id=supervisor_id)
+    if hidden is not None:
+        name, ref = hidden
+        raise Unprocessable(f"{name} {ref} does not exist", code=f"{name}_not_found", field=f"{name}_id")
 
 
 @router.get("/scope", response_model=ScopeRead)
