@@ -165,7 +165,9 @@ async def send_to_service(
     headers = _request_headers(request, token)
     if content_length is not None:
         headers["content-length"] = str(content_length)
-    outgoing = client.build_request(request.method, url, headers=headers, content=content)
+    # Each phase (a read, a write) may take as long as the whole call: the partner's long calls need it.
+    outgoing = client.build_request(request.method, url, headers=headers, content=content,
+                                    timeout=httpx.Timeout(total_timeout, connect=client.timeout.connect))
     started = time.perf_counter()
     try:
         upstream = await _send(client, outgoing, total_timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -409,3 +410,33 @@ async def test_a_master_key_that_cannot_open_the_secrets_is_our_error_not_the_ba
     assert_problem(response, 500, "partner_credentials_unreadable")
     assert bank.secret not in response.text
     assert ledger_calls == []
+
+
+async def test_a_partner_call_may_take_the_partner_timeout_not_the_users(
+    start_gateway: GatewayFactory, service_transports: dict[str, httpx.AsyncBaseTransport], make_user: UserFactory,
+    login: Login,
+) -> None:
+    # Processing a large reconciliation file takes longer than a person's call may.
+    class Stream(httpx.AsyncByteStream):
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield self.data
+
+    class Timeouts(httpx.AsyncBaseTransport):
+        """Answers with the timeouts the gateway gave the call (a streamed answer, as a real service's is)."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await request.aread()
+            body = json.dumps(request.extensions["timeout"]).encode()
+            return httpx.Response(200, headers={"content-type": "application/json"}, stream=Stream(body))
+
+    transports = {**service_transports, "ledger": Timeouts()}
+    async with start_gateway(transports=transports, upstream_timeout=30, partner_upstream_timeout=600) as client:
+        admin = bearer(await login(client, await make_user(Role.ADMIN)))
+        key = await new_bank(client, admin)
+        partner = await call(client, key, body=b"{}")
+        person = await client.get("/api/v1/ledger/v1/caller", headers=admin)
+    assert (partner.json()["read"], partner.json()["write"]) == (600, 600)
+    assert (person.json()["read"], person.json()["write"]) == (30, 30)
