@@ -242,7 +242,7 @@ async def keep_replica(db: Database, platform: PlatformTables, tables: Directory
     consumer = FeedConsumer(db, platform, SOURCE, replica.fetch_page, handle_page=replica.apply)
     while not stop.is_set():
         try:
-            applied = await consumer.poll_once(limit=1000)
+            applied = await consumer.drain(limit=1000)
             async with db.sessionmaker.begin() as session:
                 applied += await replica.apply_due(session)
         except Exception:

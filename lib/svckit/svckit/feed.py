@@ -64,9 +64,22 @@ class FeedConsumer:
 
     async def poll_once(self, limit: int = 100) -> int:
         """Fetch one page after the stored cursor and apply it; returns how many events took effect."""
+        return (await self._poll(limit))[1]
+
+    async def drain(self, limit: int = 1000) -> int:
+        """Apply pages until the source has nothing newer; returns how many events took effect.
+        (A page of redelivered events applies nothing but still moves the cursor on.)"""
+        total = 0
+        while True:
+            fetched, applied = await self._poll(limit)
+            total += applied
+            if fetched == 0:
+                return total
+
+    async def _poll(self, limit: int) -> tuple[int, int]:
         page = await self.fetch(await self.cursor(), limit)
         if not page.events:
-            return 0
+            return 0, 0
         fresh_events: list[FeedEvent] = []
         async with self.db.sessionmaker.begin() as session:
             consumed, cursors = self.tables.consumed, self.tables.feed_cursor
@@ -86,7 +99,7 @@ class FeedConsumer:
                 .on_conflict_do_update(index_elements=[cursors.c.source],
                                        set_={"cursor": page.next_cursor, "updated_at": func.now()})
             )
-        return len(fresh_events)
+        return len(page.events), len(fresh_events)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0, limit: int = 100) -> None:
         """Poll until `stop` is set; a failing page is retried after a pause, never skipped."""

@@ -5,6 +5,7 @@ paid within the clawback window is claimed back from the agent), and reassigned 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -56,15 +57,28 @@ async def _event(session: AsyncSession, policy: Policy, kind: str, on: date, act
                            "effective_on": on, **details})
 
 
-async def issue(session: AsyncSession, actor: str, *, policy_no: str, agent_id: int, institution_id: int | None,
+@dataclass(frozen=True)
+class Booking:
+    """Where a policy is booked: the servicing agent, the institution (the agent's by default) and its branch."""
+
+    agent_id: int
+    institution_id: int
+    branch_id: int
+
+
+async def booking(session: AsyncSession, agent_id: int, institution_id: int | None) -> Booking:
+    agent = await access.active_agent(session, agent_id)
+    institution = institution_id if institution_id is not None else int(agent.institution_id)
+    return Booking(agent_id, institution, branch_of(await access.institution_path(session, institution)))
+
+
+async def issue(session: AsyncSession, actor: str, booked: Booking, *, policy_no: str,
                 policyholder: dict[str, str], product_code: str, insurer: str, premium: Decimal, currency: str,
                 frequency: str, payment_mode: str, issued_on: date, mandate_ref: str | None,
                 standard_premium: Decimal | None) -> Policy:
-    agent = await access.active_agent(session, agent_id)
-    institution = institution_id if institution_id is not None else int(agent.institution_id)
-    path = await access.institution_path(session, institution)
     customer_id = await customer_for(session, policyholder["kind"], policyholder["name"], policyholder["external_ref"])
-    policy = Policy(policy_no=policy_no, branch_id=branch_of(path), institution_id=institution, agent_id=agent_id,
+    policy = Policy(policy_no=policy_no, branch_id=booked.branch_id, institution_id=booked.institution_id,
+                    agent_id=booked.agent_id,
                     customer_id=customer_id, product_code=product_code, insurer=insurer, currency=currency,
                     premium=premium, frequency=frequency, payment_mode=payment_mode, issued_on=issued_on,
                     status="in_force", status_on=issued_on, mandate_ref=mandate_ref, installments_due=1)

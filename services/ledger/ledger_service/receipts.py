@@ -100,7 +100,6 @@ async def confirm(session: AsyncSession, receipt_id: int, *, actor: str, note: s
 
 
 async def reject(session: AsyncSession, receipt_id: int, *, actor: str, note: str) -> Receipt:
-    await get(session, receipt_id)
     await _decide(session, receipt_id, "rejected", actor, note)
     receipt = await get(session, receipt_id)
     await session.refresh(receipt)

@@ -22,13 +22,11 @@ def no_float(value: Any) -> Any:
     return value
 
 
-Amount = Decimal
-
 
 class PostingIn(Schema):
     account: str = Field(description="Account code from the chart, e.g. premium_receivable")
     side: Literal["debit", "credit"]
-    amount: Amount = Field(gt=0, description="Positive decimal string, at most the currency's minor unit",
+    amount: Decimal = Field(gt=0, description="Positive decimal string, at most the currency's minor unit",
                            examples=["1200.00"])
     currency: CurrencyCode = "CNY"
     agent_id: int | None = None
@@ -167,8 +165,8 @@ class PolicyCreate(Schema):
     policyholder: Policyholder
     product_code: str = Field(min_length=1, max_length=50)
     insurer: str = Field(min_length=1, max_length=100)
-    premium: Amount = Field(gt=0, description="Premium per installment", examples=["3600.00"])
-    standard_premium: Amount | None = Field(default=None, ge=0, description="标准保费, for performance")
+    premium: Decimal = Field(gt=0, description="Premium per installment", examples=["3600.00"])
+    standard_premium: Decimal | None = Field(default=None, ge=0, description="标准保费, for performance")
     currency: CurrencyCode = "CNY"
     frequency: Literal["single", "annual", "semiannual", "quarterly", "monthly"]
     payment_mode: Literal["cash", "transfer", "bank_debit", "pos"]
@@ -208,7 +206,7 @@ class PolicyEventRead(Schema):
 
 class Renewal(Schema):
     due_on: date
-    premium: Amount | None = Field(default=None, gt=0)
+    premium: Decimal | None = Field(default=None, gt=0)
 
     _premium = field_validator("premium", mode="before")(no_float)
 
@@ -269,7 +267,7 @@ class OutstandingRead(Schema):
 
 class ReceiptCreate(Schema):
     receivable_id: int
-    amount: Amount = Field(gt=0, examples=["3600.00"])
+    amount: Decimal = Field(gt=0, examples=["3600.00"])
     currency: CurrencyCode = "CNY"
     method: Literal["cash", "transfer", "pos", "cheque"]
     handed_over_at: UtcDatetime

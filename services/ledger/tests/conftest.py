@@ -21,8 +21,10 @@ from svckit.feed import FeedConsumer
 from svckit.http import ServiceClient
 from svckit.scope import DataScope
 from svckit.testing.asgi import internal_headers, running
+from svckit.testing.org import Company, company, hire
 from svckit.testing.plugin import StackDatabase
-from svckit.testing.responses import ok
+
+__all__ = ["Company", "Stack", "company", "hire"]
 
 
 @dataclass
@@ -60,41 +62,9 @@ async def stack(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[
         consumer = FeedConsumer(kit.db, PLATFORM_TABLES, "org", replica.fetch_page, handle_page=replica.apply)
 
         async def follow() -> None:
-            while await consumer.poll_once(limit=1000):
-                pass
+            await consumer.drain()
 
         try:
             yield Stack(org, ledger, internal_secret, follow, kit.db.engine)
         finally:
             await org_client.aclose()
-
-
-@dataclass
-class Company:
-    hq: int
-    branch: int
-    office: int
-    department: int
-
-
-async def company(org: httpx.AsyncClient) -> Company:
-    tag = secrets.token_hex(3)
-    hq = ok(await org.post("/v1/institutions", json={"kind": "hq", "tier": 1, "code": f"HQ-{tag}", "name": "总公司",
-                                                    "opened_on": "2020-01-01"}), 201)
-    branch = ok(await org.post("/v1/institutions", json={
-        "parent_id": hq["id"], "kind": "branch", "tier": 2, "code": f"TJ-{tag}", "name": f"天津{tag}分公司",
-        "opened_on": "2020-01-01"}), 201)
-    office = ok(await org.post("/v1/institutions", json={
-        "parent_id": branch["id"], "kind": "service_office", "tier": 3, "code": f"HG-{tag}", "name": "汉沽营销服务部",
-        "opened_on": "2020-01-01"}), 201)
-    department = ok(await org.post("/v1/teams", json={"institution_id": office["id"], "valid_from": "2020-01-01"}), 201)
-    return Company(hq["id"], branch["id"], office["id"], department["id"])
-
-
-async def hire(org: httpx.AsyncClient, c: Company, rank: str, supervisor: int | None = None, *,
-               on: str = "2024-01-01", **extra: Any) -> int:
-    tag = secrets.token_hex(4)
-    body = {"code": f"A-{tag}", "name": f"员工{tag}", "licence_no": f"L-{tag}", "hire_date": on,
-            "institution_id": c.office, "team_id": c.department, "supervisor_id": supervisor, "rank_code": rank,
-            **extra}
-    return int(ok(await org.post("/v1/agents", json=body), 201)["id"])

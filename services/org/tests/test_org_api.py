@@ -4,59 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from svckit.scope import DataScope
 from svckit.testing.asgi import internal_headers
+from svckit.testing.org import Company, company, hire
+from svckit.testing.responses import ok, problem
 
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
-
-
-@dataclass
-class Company:
-    hq: int
-    branch: int
-    office: int
-    branch_name: str
-    department: int
-
-
-async def company(org: httpx.AsyncClient) -> Company:
-    tag = secrets.token_hex(3)
-    hq = ok(await org.post("/v1/institutions", json={"kind": "hq", "tier": 1, "code": f"HQ-{tag}", "name": "总公司",
-                                                    "opened_on": "2020-01-01"}), 201)
-    branch_name = f"天津{tag}分公司"
-    branch = ok(await org.post("/v1/institutions", json={
-        "parent_id": hq["id"], "kind": "branch", "tier": 2, "code": f"TJ-{tag}", "name": branch_name,
-        "opened_on": "2020-01-01"}), 201)
-    office = ok(await org.post("/v1/institutions", json={
-        "parent_id": branch["id"], "kind": "service_office", "tier": 3, "code": f"HG-{tag}", "name": "汉沽营销服务部",
-        "opened_on": "2020-01-01"}), 201)
-    department = ok(await org.post("/v1/teams", json={"institution_id": office["id"], "valid_from": "2020-01-01"}), 201)
-    return Company(hq["id"], branch["id"], office["id"], branch_name, department["id"])
-
-
-async def hire(org: httpx.AsyncClient, c: Company, rank: str, supervisor: int | None = None, *,
-               on: str = "2024-01-01", **extra: Any) -> int:
-    tag = secrets.token_hex(4)
-    body = {"code": f"A-{tag}", "name": f"员工{tag}", "licence_no": f"L-{tag}", "hire_date": on,
-            "institution_id": c.office, "team_id": c.department, "supervisor_id": supervisor, "rank_code": rank,
-            **extra}
-    return int(ok(await org.post("/v1/agents", json=body), 201)["id"])
+__all__ = ["Company", "company", "hire", "ok", "problem"]
 
 
 async def chain(org: httpx.AsyncClient, agent: int, on: str) -> list[int]:

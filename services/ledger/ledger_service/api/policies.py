@@ -36,12 +36,11 @@ async def _visible(session: SessionDep, scope: DataScope, policy_id: int) -> Pol
 async def issue_policy(body: PolicyCreate, session: SessionDep, caller: CallerDep, scope: ScopeDep,
                        _: IdempotencyDep) -> Policy:
     """Register an issued policy 承保: its first premium falls due on the issue date."""
-    agent = await access.active_agent(session, body.agent_id)
-    institution_id = body.institution_id if body.institution_id is not None else agent.institution_id
-    await access.institution_path(session, institution_id)
-    await access.require(session, scope, agent_id=None, institution_id=institution_id, what="institution",
-                         object_id=institution_id, field="institution_id")
-    return await policies.issue(session, actor_of(caller), **body.model_dump(exclude={"policyholder"}),
+    booked = await policies.booking(session, body.agent_id, body.institution_id)
+    await access.require(session, scope, agent_id=None, institution_id=booked.institution_id, what="institution",
+                         object_id=booked.institution_id, field="institution_id")
+    return await policies.issue(session, actor_of(caller), booked,
+                                **body.model_dump(exclude={"policyholder", "agent_id", "institution_id"}),
                                 policyholder=body.policyholder.model_dump())
 
 

@@ -1,0 +1,46 @@
+"""A small company set up through org's API, for the tests of org and of every service that follows it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from svckit.testing.responses import ok
+
+
+@dataclass
+class Company:
+    hq: int
+    branch: int
+    office: int
+    branch_name: str
+    department: int
+
+
+async def company(org: httpx.AsyncClient) -> Company:
+    """HQ → 天津…分公司 → 汉沽营销服务部, with one department, all open since 2020."""
+    tag = secrets.token_hex(3)
+    hq = ok(await org.post("/v1/institutions", json={"kind": "hq", "tier": 1, "code": f"HQ-{tag}", "name": "总公司",
+                                                    "opened_on": "2020-01-01"}), 201)
+    branch_name = f"天津{tag}分公司"
+    branch = ok(await org.post("/v1/institutions", json={
+        "parent_id": hq["id"], "kind": "branch", "tier": 2, "code": f"TJ-{tag}", "name": branch_name,
+        "opened_on": "2020-01-01"}), 201)
+    office = ok(await org.post("/v1/institutions", json={
+        "parent_id": branch["id"], "kind": "service_office", "tier": 3, "code": f"HG-{tag}", "name": "汉沽营销服务部",
+        "opened_on": "2020-01-01"}), 201)
+    department = ok(await org.post("/v1/teams", json={"institution_id": office["id"], "valid_from": "2020-01-01"}), 201)
+    return Company(hq["id"], branch["id"], office["id"], branch_name, department["id"])
+
+
+async def hire(org: httpx.AsyncClient, c: Company, rank: str, supervisor: int | None = None, *,
+               on: str = "2024-01-01", **extra: Any) -> int:
+    """An agent of `rank` in the company's office and department; returns their id."""
+    tag = secrets.token_hex(4)
+    body = {"code": f"A-{tag}", "name": f"员工{tag}", "licence_no": f"L-{tag}", "hire_date": on,
+            "institution_id": c.office, "team_id": c.department, "supervisor_id": supervisor, "rank_code": rank,
+            **extra}
+    return int(ok(await org.post("/v1/agents", json=body), 201)["id"])
