@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from svckit.directory import directory_tables
@@ -371,6 +373,150 @@ class CommissionPayable(Base):
         CheckConstraint("period ~ '^[0-9]{4}-[0-9]{2}$'", name="period_is_a_month"),
         UniqueConstraint("settlement_run", "agent_id"),
         Index("ix_commission_payable_agent_id", "agent_id", "id"),
+    )
+
+
+class BankAccount(Base):
+    """A partner bank's collection account 代扣账户 with us: the branch whose books its money lands in
+    (unmatched money waits in that branch's suspense)."""
+
+    __tablename__ = "bank_account"
+
+    bank_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    branch_id: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text, server_default="CNY")
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DebitBatch(Base):
+    """A batch of auto-debit instructions 代扣批次 for one bank; the bank fetches it and answers per instruction."""
+
+    __tablename__ = "debit_batch"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    bank_code: Mapped[str] = mapped_column(ForeignKey("bank_account.bank_code"))
+    due_through: Mapped[date] = mapped_column(Date)
+    instructions: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal] = mapped_column(AMOUNT)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="ready")
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("status IN ('ready', 'acknowledged')", name="status"),)
+
+
+class DebitInstruction(Base):
+    """One premium to debit from a customer's account under their mandate; its id is stable and is
+    what the bank quotes back. It ends succeeded or failed exactly once."""
+
+    __tablename__ = "debit_instruction"
+
+    id: Mapped[UUID] = mapped_column(PG_UUID(as_uuid=True), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("debit_batch.id"))
+    bank_code: Mapped[str] = mapped_column(Text)
+    branch_id: Mapped[int] = mapped_column(BigInteger)
+    receivable_id: Mapped[int] = mapped_column(BigInteger)
+    policy_id: Mapped[int] = mapped_column(BigInteger)
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    mandate_ref: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    reason_code: Mapped[str | None] = mapped_column(Text)
+    bank_reference: Mapped[str | None] = mapped_column(Text)
+    result_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'exception')", name="status"),
+        # One instruction in flight per premium: a receivable is never debited twice at once.
+        Index("uq_debit_instruction_pending_receivable", "receivable_id", unique=True,
+              postgresql_where=text("status = 'pending'")),
+        Index("ix_debit_instruction_batch_id", "batch_id"),
+    )
+
+
+class ReconciliationFile(Base):
+    """A daily reconciliation file 对账文件 from a bank, kept with what it did; the same file sent
+    again (same digest) is answered with this record and changes nothing."""
+
+    __tablename__ = "reconciliation_file"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    bank_code: Mapped[str] = mapped_column(Text)
+    file_date: Mapped[date] = mapped_column(Date)
+    sha256: Mapped[str] = mapped_column(Text)
+    lines: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("bank_code", "sha256"),)
+
+
+class BankResult(Base):
+    """Every result a bank sent, by API or in a file, and what it did: nothing a bank says is lost."""
+
+    __tablename__ = "bank_result"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    bank_code: Mapped[str] = mapped_column(Text)
+    instruction_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    outcome: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    currency: Mapped[str] = mapped_column(Text)
+    reason_code: Mapped[str | None] = mapped_column(Text)
+    bank_reference: Mapped[str] = mapped_column(Text)
+    value_date: Mapped[date] = mapped_column(Date)
+    file_id: Mapped[int | None] = mapped_column(BigInteger)
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    disposition: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("outcome IN ('success', 'failure')", name="outcome"),
+        Index("ix_bank_result_instruction_id", "instruction_id"),
+    )
+
+
+class BankException(Base):
+    """Something finance must look at 异常: money that matched nothing (kept in suspense), a
+    conflicting or mismatched result, money for a premium already paid."""
+
+    __tablename__ = "bank_exception"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    bank_code: Mapped[str] = mapped_column(Text)
+    branch_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(Text)
+    instruction_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    result_id: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    currency: Mapped[str] = mapped_column(Text)
+    in_suspense: Mapped[bool] = mapped_column(Boolean)
+    suspense_entry_id: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="open")
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolution_entry_id: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_by: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('unknown_instruction', 'amount_mismatch', 'conflicting_result', 'already_paid')",
+                        name="kind"),
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        CheckConstraint("in_suspense = (suspense_entry_id IS NOT NULL)", name="suspense_is_posted"),
+        CheckConstraint("(status = 'resolved') = (resolved_at IS NOT NULL)", name="resolved_has_a_time"),
+        Index("ix_bank_exception_open", "branch_id", "id", postgresql_where=text("status = 'open'")),
     )
 
 
