@@ -114,11 +114,12 @@ def branch_of(institution_path: Sequence[int]) -> int:
 def scope_condition(scope: DataScope, tables: DirectoryTables, agent_col: Any,
                     institution_col: Any) -> ColumnElement[bool]:
     """A WHERE condition: rows whose agent (`agent_col`) or institution (`institution_col`) the scope
-    allows, judged on today's organisation. One helper, used by every scoped query."""
+    allows, judged on today's organisation. One helper, used by every scoped query; `agent_col` is
+    None for objects that belong to an institution only."""
     if scope.everything:
         return true()
     clauses: list[ColumnElement[bool]] = []
-    if scope.agent_id is not None:
+    if scope.agent_id is not None and agent_col is not None:  # objects without an owner: institutions only
         clauses.append(agent_col == scope.agent_id)
         if scope.subtree:
             a = tables.agents.alias("scope_agent")  # never correlated with a query's own join of the table

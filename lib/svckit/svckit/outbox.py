@@ -58,6 +58,24 @@ async def append_event(
     return int(result.scalar_one())
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    event_type: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+
+
+async def append_events(session: AsyncSession, tables: PlatformTables, events: list[NewEvent],
+                        chunk: int = 5_000) -> None:
+    """Many events in the caller's transaction, a few statements for all of them (batch work)."""
+    request_id = current_request_id()
+    for start in range(0, len(events), chunk):
+        await session.execute(tables.outbox.insert(), [
+            {"event_type": e.event_type, "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id,
+             "payload": plain_json(e.payload), "request_id": request_id} for e in events[start:start + chunk]])
+
+
 @dataclass(frozen=True, order=True)
 class FeedPosition:
     txid: int

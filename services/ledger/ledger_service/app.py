@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 import ledger_service
-from ledger_service.api import journal, payables, policies, receipts, receivables, setup
+from ledger_service.api import bank, debits, journal, payables, policies, receipts, receivables, setup
 from ledger_service.models import DIRECTORY, PLATFORM_TABLES, SCHEMA
 from ledger_service.settings import LedgerSettings
 from svckit.app import Worker, create_service_app
@@ -46,7 +46,7 @@ def create_app(settings: LedgerSettings | None = None, database: Database | None
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[setup.router, journal.router, policies.router, receivables.router, receipts.router,
-                 payables.router],
+                 payables.router, debits.router, bank.router],
         description=ledger_service.__doc__ or "ledger",
         database=database,
         workers=[org_follower(settings, org_transport)] if settings.org_url else [],

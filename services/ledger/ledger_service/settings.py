@@ -10,6 +10,9 @@ class LedgerSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", frozen=True)
 
     port: int = 8004
+    # A bank's daily reconciliation file can hold a million lines (~100 MB). The ledger is reached only
+    # through the gateway, which keeps its own, smaller limit for people's requests.
+    max_body_bytes: int = 300 * 1024 * 1024
     org_url: str | None = Field(default=None, description="Internal URL of org, whose change feed keeps the "
                                 "ledger's copy of the organisation (data scope); none: no copy is kept")
     org_poll_seconds: float = Field(default=1.0, gt=0, description="Pause between polls when org has nothing new")
