@@ -284,6 +284,12 @@ async def test_aging_overdue_lists_and_period_end_outstanding(stack: Stack) -> N
                                         params={"on": "2026-11-27", "team_id": c.department}))
     assert {r["policy_id"] for r in overdue["items"]} >= {late["id"]}
     assert on_time["id"] not in {r["policy_id"] for r in overdue["items"]}
+    agent_a = stack.as_user(DataScope(agent_id=p["a"]), "agent")
+    soon = ok(await stack.ledger.get("/v1/receivables", headers=agent_a, params={
+        "deadline_from": "2026-11-27", "deadline_to": "2026-12-04"}))["items"]
+    assert [r["policy_id"] for r in soon] == [on_time["id"]]  # due 25 Nov, deadline 2 Dec; the late one was 5 June
+    mine = ok(await stack.ledger.get("/v1/receivables", headers=agent_a))["items"]
+    assert {r["agent_id"] for r in mine} == {p["a"]}
     outstanding = ok(await stack.ledger.get("/v1/receivables/outstanding", params={
         "period_end": "2026-11-30", "agent_id": [p["a"]]}))
     assert [(Decimal(o["outstanding"]), Decimal(o["overdue"]), o["overdue_receivables"]) for o in outstanding] == [

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger_service import access, receipts, receivables, rules
@@ -14,10 +14,38 @@ from ledger_service.api.deps import AsOf, PageDep, ScopeDep
 from ledger_service.models import DIRECTORY, Receivable
 from ledger_service.schemas import AgingRead, AgingRowRead, OutstandingRead, ReceivableRead
 from svckit.errors import Forbidden
-from svckit.pagination import Page, keyset, page_of
+from svckit.pagination import Page, PageParams, keyset, page_of
 from svckit.routing import SessionDep, service_router
 
 router = service_router(prefix="/v1/receivables", tags=["receivables"])
+
+
+@router.get("", response_model=Page[ReceivableRead])
+async def list_receivables(
+    session: SessionDep, scope: ScopeDep, page: PageDep, agent_id: int | None = None,
+    status: Literal["open", "settled", "written_off"] | None = "open",
+    deadline_from: Annotated[date | None, Query(description="Deadlines on or after this day")] = None,
+    deadline_to: Annotated[date | None, Query(description="Deadlines on or before this day")] = None,
+) -> Page[ReceivableRead]:
+    """The caller's receivables (an agent: their business ledger's premiums to collect), by deadline:
+    e.g. what falls due in the next working days."""
+    query = select(Receivable).where(access.condition(scope, Receivable.agent_id, Receivable.institution_id))
+    if agent_id is not None:
+        query = query.where(Receivable.agent_id == agent_id)
+    if status is not None:
+        query = query.where(Receivable.status == status)
+    if deadline_from is not None:
+        query = query.where(Receivable.deadline_on >= deadline_from)
+    if deadline_to is not None:
+        query = query.where(Receivable.deadline_on <= deadline_to)
+    return await _page(session, query, page)
+
+
+async def _page(session: SessionDep, query: Select[Receivable], page: PageParams) -> Page[ReceivableRead]:
+    keys: list[ColumnElement[Any]] = [Receivable.deadline_on.expression, Receivable.id.expression]
+    rows = (await session.execute(keyset(query, keys, page))).scalars().all()
+    items, cursor = page_of(rows, page, lambda r: [r.deadline_on, r.id])
+    return Page(items=[ReceivableRead.model_validate(r) for r in items], next_cursor=cursor)
 
 
 @router.get("/overdue", response_model=Page[ReceivableRead])
@@ -38,10 +66,7 @@ async def overdue(
         i = DIRECTORY.institutions
         query = query.where(Receivable.institution_id.in_(
             select(i.c.institution_id).where(i.c.path.contains([institution_id]))))
-    keys: list[ColumnElement[Any]] = [Receivable.deadline_on.expression, Receivable.id.expression]
-    rows = (await session.execute(keyset(query, keys, page))).scalars().all()
-    items, cursor = page_of(rows, page, lambda r: [r.deadline_on, r.id])
-    return Page(items=[ReceivableRead.model_validate(r) for r in items], next_cursor=cursor)
+    return await _page(session, query, page)
 
 
 @router.get("/aging", response_model=AgingRead)
