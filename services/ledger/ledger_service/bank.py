@@ -35,7 +35,6 @@ from ledger_service.models import (
     PLATFORM_TABLES,
     BankAccount,
     BankException,
-    BankResult,
     DebitBatch,
     Receivable,
     ReconciliationFile,
@@ -45,6 +44,15 @@ from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.outbox import NewEvent, append_events
 
 CHUNK = 20_000
+# Every message kept, a chunk in one statement; the ids come back by line number.
+STORE_RESULTS = text(
+    "INSERT INTO ledger.bank_result (bank_code, file_id, instruction_id, outcome, amount, currency, reason_code,"
+    "  bank_reference, value_date, line_no, disposition)"
+    " SELECT :bank, :file, * FROM unnest(CAST(:ids AS uuid[]), CAST(:outcomes AS text[]),"
+    "  CAST(:amounts AS numeric[]), CAST(:currencies AS text[]), CAST(:reasons AS text[]), CAST(:refs AS text[]),"
+    "  CAST(:dates AS date[]), CAST(:lines AS integer[]), CAST(:dispositions AS text[]))"
+    " RETURNING line_no, id"
+)
 
 
 async def set_account(session: AsyncSession, *, bank_code: str, name: str, branch_id: int, currency: str,
@@ -197,12 +205,13 @@ async def _apply_chunk(session: AsyncSession, bank: BankAccount, chunk: list[Res
     known = await _known(session, bank.bank_code, ids)
     dispositions = [classify(r, known[r.instruction_id].state if r.instruction_id in known else None)
                     for r in chunk]
-    stored = (await session.execute(insert(BankResult).returning(BankResult.line_no, BankResult.id), [{
-        "bank_code": bank.bank_code, "instruction_id": r.instruction_id, "outcome": r.outcome, "amount": r.amount,
-        "currency": r.currency, "reason_code": r.reason_code, "bank_reference": r.bank_reference,
-        "value_date": r.value_date, "file_id": file_id, "line_no": r.line_no, "disposition": d}
-        for r, d in zip(chunk, dispositions, strict=True)])).all()
-    result_ids = dict(stored)  # line numbers are unique within one request or file
+    stored = (await session.execute(STORE_RESULTS, {
+        "bank": bank.bank_code, "file": file_id, "ids": [r.instruction_id for r in chunk],
+        "outcomes": [r.outcome for r in chunk], "amounts": [r.amount for r in chunk],
+        "currencies": [r.currency for r in chunk], "reasons": [r.reason_code for r in chunk],
+        "refs": [r.bank_reference for r in chunk], "dates": [r.value_date for r in chunk],
+        "lines": [r.line_no for r in chunk], "dispositions": dispositions})).all()
+    result_ids: dict[int, int] = {row.line_no: row.id for row in stored}  # line numbers are unique within one request or file
 
     instruction_updates: list[dict[str, Any]] = []
     paid: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
