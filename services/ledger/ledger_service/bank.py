@@ -211,7 +211,8 @@ async def _apply_chunk(session: AsyncSession, bank: BankAccount, chunk: list[Res
         "currencies": [r.currency for r in chunk], "reasons": [r.reason_code for r in chunk],
         "refs": [r.bank_reference for r in chunk], "dates": [r.value_date for r in chunk],
         "lines": [r.line_no for r in chunk], "dispositions": dispositions})).all()
-    result_ids: dict[int, int] = {row.line_no: row.id for row in stored}  # line numbers are unique within one request or file
+    # Line numbers are unique within one request or file.
+    result_ids: dict[int, int] = {row.line_no: row.id for row in stored}
 
     instruction_updates: list[dict[str, Any]] = []
     paid: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
