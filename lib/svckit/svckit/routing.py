@@ -39,7 +39,9 @@ class TransactionalRoute(APIRoute):
         return run_in_transaction
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
+    # async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread pool,
+    # a thread hand-off on every request.
     session = getattr(request.state, "session", None)
     if not isinstance(session, AsyncSession):
         raise RuntimeError("SessionDep used on a route that is not a TransactionalRoute")

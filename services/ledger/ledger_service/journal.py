@@ -8,52 +8,99 @@ for a clear error, and enforced again by the database so no code path can break 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger_service.models import Account, JournalEntry, JournalPosting
 from ledger_service.postings import AccountInfo, Line, check_entry, guard_deltas
-from svckit.errors import Conflict, NotFound
+from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.requestid import current_request_id
 
 _CHART: dict[str, AccountInfo] = {}
 
-INSERT_ENTRY = text(
-    "WITH e AS ("
-    "  INSERT INTO ledger.journal_entry (branch_id, kind, description, effective_on, source, reverses_id, actor,"
-    "    request_id)"
-    "  VALUES (:branch, :kind, :description, :effective_on, :source, :reverses, :actor, :request_id)"
+# Entries, their postings and what they do to guarded balances, in one statement however many
+# entries there are. Each entry's id is drawn from the table's own identity sequence first, so
+# that its postings (and the caller's answer) are tied to it by position in the input, not by the
+# order rows come back. An entry whose source was already posted is skipped by the source's unique
+# index (and its postings and guards with it).
+_POST_HEAD = (
+    "WITH input AS MATERIALIZED ("
+    "  SELECT nextval('ledger.journal_entry_id_seq') AS id, i.*"
+    "  FROM unnest(CAST(:branches AS bigint[]), CAST(:kinds AS text[]), CAST(:descriptions AS text[]),"
+    "    CAST(:effective AS date[]), CAST(:sources AS text[]), CAST(:reverses AS bigint[]))"
+    "    WITH ORDINALITY AS i(branch_id, kind, description, effective_on, source, reverses_id, n)),"
+    " e AS ("
+    "  INSERT INTO ledger.journal_entry (id, branch_id, kind, description, effective_on, source, reverses_id, actor,"
+    "    request_id) OVERRIDING SYSTEM VALUE"
+    "  SELECT id, branch_id, kind, description, effective_on, source, reverses_id, :actor, :request_id"
+    "  FROM input ORDER BY n"
     "  ON CONFLICT (branch_id, source) WHERE source IS NOT NULL DO NOTHING"
-    "  RETURNING branch_id, id, posted_at),"
+    "  RETURNING id, branch_id, posted_at),"
+    " posted AS (SELECT input.n, e.id, e.branch_id, e.posted_at FROM e JOIN input USING (id)),"
     " p AS ("
     "  INSERT INTO ledger.journal_posting (branch_id, entry_id, line_no, account, currency, amount, agent_id,"
     "    policy_id, customer_id, receivable_id, posted_at)"
-    "  SELECT e.branch_id, e.id, l.n, l.account, l.currency, l.amount, l.agent_id, l.policy_id, l.customer_id,"
-    "    l.receivable_id, e.posted_at"
-    "  FROM e, unnest(CAST(:accounts AS text[]), CAST(:currencies AS text[]), CAST(:amounts AS numeric[]),"
-    "    CAST(:agents AS bigint[]), CAST(:policies AS bigint[]), CAST(:customers AS bigint[]),"
-    "    CAST(:receivables AS bigint[]))"
-    "    WITH ORDINALITY AS l(account, currency, amount, agent_id, policy_id, customer_id, receivable_id, n))"
-    " SELECT id, posted_at FROM e"
+    "  SELECT posted.branch_id, posted.id, l.line_no, l.account, l.currency, l.amount, l.agent_id, l.policy_id,"
+    "    l.customer_id, l.receivable_id, posted.posted_at"
+    "  FROM unnest(CAST(:line_entries AS bigint[]), CAST(:line_nos AS smallint[]), CAST(:accounts AS text[]),"
+    "    CAST(:currencies AS text[]), CAST(:amounts AS numeric[]), CAST(:agents AS bigint[]),"
+    "    CAST(:policies AS bigint[]), CAST(:customers AS bigint[]), CAST(:receivables AS bigint[]))"
+    "    AS l(entry_n, line_no, account, currency, amount, agent_id, policy_id, customer_id, receivable_id)"
+    "  JOIN posted ON posted.n = l.entry_n)"
 )
-# A new sub-ledger starts at zero (its CHECK applies to the row as inserted, so the delta cannot be
-# inserted directly); then each balance moves in one UPDATE, where the check refuses an overdraft.
-OPEN_GUARDS = text(
-    "INSERT INTO ledger.guarded_balance (account, currency, subledger_id, balance)"
-    " SELECT *, 0 FROM unnest(CAST(:accounts AS text[]), CAST(:currencies AS text[]), CAST(:subledgers AS bigint[]))"
-    " ON CONFLICT DO NOTHING"
+# Guarded sub-ledgers touched by the entries posted, in one fixed order (as Python sorts the keys),
+# so that concurrent postings lock the same rows in the same order and cannot deadlock.
+_GUARDS = (
+    "  SELECT g.account, g.currency, g.subledger_id, sum(g.delta) AS delta"
+    "  FROM unnest(CAST(:guard_entries AS bigint[]), CAST(:guard_accounts AS text[]),"
+    "    CAST(:guard_currencies AS text[]), CAST(:guard_subledgers AS bigint[]), CAST(:guard_deltas AS numeric[]))"
+    "    AS g(entry_n, account, currency, subledger_id, delta)"
+    "  JOIN posted ON posted.n = g.entry_n"
+    "  GROUP BY g.account, g.currency, g.subledger_id"
+    '  ORDER BY g.account COLLATE "C", g.currency COLLATE "C", g.subledger_id'
 )
-MOVE_GUARD = text(
-    "UPDATE ledger.guarded_balance SET balance = balance + :delta"
-    " WHERE account = :account AND currency = :currency AND subledger_id = :subledger"
+_POST_TAIL = " SELECT n, id, branch_id, posted_at FROM posted"
+POST = text(_POST_HEAD + _POST_TAIL)
+# Only credits to guarded sub-ledgers: balances can only grow, so each moves at once. (The CHECK
+# applies to the row as proposed for insertion, here never negative.)
+POST_GROWING = text(
+    _POST_HEAD + ", grow AS ("
+    "  INSERT INTO ledger.guarded_balance AS b (account, currency, subledger_id, balance)" + _GUARDS +
+    "  ON CONFLICT (account, currency, subledger_id) DO UPDATE SET balance = b.balance + EXCLUDED.balance)"
+    + _POST_TAIL)
+# Some balance may fall: a new sub-ledger is opened at zero here, then every balance is locked, read,
+# checked entry by entry, and moved (GUARDS_LOCK, GUARDS_MOVE).
+POST_OPENING = text(
+    _POST_HEAD + ", open AS ("  # noqa: S608 - constant fragments; every value is a bound parameter
+    "  INSERT INTO ledger.guarded_balance (account, currency, subledger_id, balance)"
+    "  SELECT account, currency, subledger_id, 0 FROM (" + _GUARDS + ") d"
+    "  ON CONFLICT DO NOTHING)"
+    + _POST_TAIL)
+GUARDS_LOCK = text(
+    "SELECT b.account, b.currency, b.subledger_id, b.balance FROM ledger.guarded_balance b"
+    " JOIN unnest(CAST(:accounts AS text[]), CAST(:currencies AS text[]), CAST(:subledgers AS bigint[]))"
+    "   AS k(account, currency, subledger_id) USING (account, currency, subledger_id)"
+    ' ORDER BY b.account COLLATE "C", b.currency COLLATE "C", b.subledger_id FOR UPDATE OF b'
 )
+GUARDS_MOVE = text(
+    "UPDATE ledger.guarded_balance b SET balance = b.balance + m.delta"
+    " FROM unnest(CAST(:accounts AS text[]), CAST(:currencies AS text[]), CAST(:subledgers AS bigint[]),"
+    "   CAST(:deltas AS numeric[])) AS m(account, currency, subledger_id, delta)"
+    " WHERE (b.account, b.currency, b.subledger_id) = (m.account, m.currency, m.subledger_id)"
+)
+SCALE = Decimal("0.0001")  # models.AMOUNT: numeric(20, 4)
+GuardKey = tuple[str, str, int]
+
+
+def stored(amount: Decimal) -> Decimal:
+    """An amount as the journal stores and returns it (exact: entries have at most 4 decimals)."""
+    return amount.quantize(SCALE)
 
 
 @dataclass(frozen=True)
@@ -61,6 +108,19 @@ class Posted:
     entry_id: int
     branch_id: int
     posted_at: datetime
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to post: what `post` takes, for `post_many`."""
+
+    branch_id: int
+    kind: str
+    description: str
+    effective_on: date
+    lines: Sequence[Line]
+    source: str | None = None
+    reverses_id: int | None = None
 
 
 async def chart(session: AsyncSession, *, refresh: bool = False) -> Mapping[str, AccountInfo]:
@@ -73,9 +133,9 @@ async def chart(session: AsyncSession, *, refresh: bool = False) -> Mapping[str,
     return _CHART
 
 
-async def _chart_for(session: AsyncSession, lines: Sequence[Line]) -> Mapping[str, AccountInfo]:
+async def _chart_for(session: AsyncSession, entries: Sequence[NewEntry]) -> Mapping[str, AccountInfo]:
     known = await chart(session)
-    if any(line.account not in known for line in lines):
+    if any(line.account not in known for e in entries for line in e.lines):
         known = await chart(session, refresh=True)
     return known
 
@@ -84,32 +144,106 @@ async def post(session: AsyncSession, *, branch_id: int, kind: str, description:
                lines: Sequence[Line], actor: str, source: str | None = None,
                reverses_id: int | None = None) -> Posted | None:
     """Post one balanced entry. With a `source`, an entry already posted from it is not posted again
-    and None is returned: a source takes effect once however often it is delivered."""
-    accounts = await _chart_for(session, lines)
-    check_entry(lines, accounts, branch_id)
-    row = (await session.execute(INSERT_ENTRY, {
-        "branch": branch_id, "kind": kind, "description": description, "effective_on": effective_on,
-        "source": source, "reverses": reverses_id, "actor": actor, "request_id": current_request_id(),
-        "accounts": [x.account for x in lines], "currencies": [x.currency for x in lines],
-        "amounts": [x.signed for x in lines], "agents": [x.agent_id for x in lines],
-        "policies": [x.policy_id for x in lines], "customers": [x.customer_id for x in lines],
-        "receivables": [x.receivable_id for x in lines],
-    })).one_or_none()
-    if row is None:
-        return None
-    deltas = guard_deltas(lines, accounts, branch_id)
-    if deltas:
-        await session.execute(OPEN_GUARDS, {"accounts": [d[0] for d in deltas], "currencies": [d[1] for d in deltas],
-                                            "subledgers": [d[2] for d in deltas]})
+    and None is returned: a source takes effect once however often it is delivered. An entry that
+    would overdraw a guarded account is refused and leaves nothing behind."""
+    entry = NewEntry(branch_id, kind, description, effective_on, lines, source, reverses_id)
+    return (await _post(session, [entry], actor, lambda _: ""))[0]
+
+
+async def post_many(session: AsyncSession, entries: Sequence[NewEntry], *, actor: str) -> list[Posted | None]:
+    """Post many entries in a handful of statements, exactly as `post` would one after the other:
+    every entry checked by the same rules (a refusal names `entries[n]`), a source posted once (a
+    repeated one, earlier or in this batch, answers None in its place), and guarded balances moved
+    entry by entry in input order, refusing the first entry that would overdraw one. A refusal
+    leaves nothing of the batch behind."""
+    return await _post(session, entries, actor, lambda n: f"entries[{n}].")
+
+
+async def _post(session: AsyncSession, entries: Sequence[NewEntry], actor: str,
+                name: Callable[[int], str]) -> list[Posted | None]:
+    if not entries:
+        return []
+    accounts = await _chart_for(session, entries)
+    seen: set[tuple[int, str]] = set()
+    todo: list[int] = []  # what is sent: a source repeated within the batch would be skipped anyway
+    for n, e in enumerate(entries):
         try:
-            async with session.begin_nested():
-                for account, currency, subledger, delta in deltas:  # in guard_deltas' fixed order: no deadlock
-                    await session.execute(MOVE_GUARD, {"account": account, "currency": currency,
-                                                       "subledger": subledger, "delta": delta})
-        except IntegrityError:
+            check_entry(e.lines, accounts, e.branch_id)
+        except Unprocessable as refused:
+            refused.extra["field"] = name(n) + str(refused.extra.get("field", "postings"))
+            raise
+        if e.source is not None:
+            if (e.branch_id, e.source) in seen:
+                continue
+            seen.add((e.branch_id, e.source))
+        todo.append(n)
+    deltas = {n: guard_deltas(entries[n].lines, accounts, entries[n].branch_id) for n in todo}
+    guarded = [(n, *d) for n in todo for d in deltas[n]]
+    falling = any(d[4] < 0 for d in guarded)
+    params = _params(entries, todo, guarded, actor)
+    if not guarded:
+        rows = (await session.execute(POST, params)).all()
+        return _answer(len(entries), todo, rows)
+    if not falling:
+        rows = (await session.execute(POST_GROWING, params)).all()
+        return _answer(len(entries), todo, rows)
+    async with session.begin_nested():  # a refusal rolls back to here: nothing of the batch is left
+        rows = (await session.execute(POST_OPENING, params)).all()
+        posted = {todo[r.n - 1] for r in rows}
+        moves = [(n, (a, c, s), d) for n, a, c, s, d in guarded if n in posted]
+        await _move_guards(session, moves, name)
+    return _answer(len(entries), todo, rows)
+
+
+def _params(entries: Sequence[NewEntry], todo: Sequence[int], guarded: Sequence[tuple[int, str, str, int, Decimal]],
+            actor: str) -> dict[str, Any]:
+    chosen = [entries[n] for n in todo]
+    lines = [(k, no, line) for k, e in enumerate(chosen, start=1) for no, line in enumerate(e.lines, start=1)]
+    position = {n: k for k, n in enumerate(todo, start=1)}
+    return {
+        "branches": [e.branch_id for e in chosen], "kinds": [e.kind for e in chosen],
+        "descriptions": [e.description for e in chosen], "effective": [e.effective_on for e in chosen],
+        "sources": [e.source for e in chosen], "reverses": [e.reverses_id for e in chosen],
+        "actor": actor, "request_id": current_request_id(),
+        "line_entries": [k for k, _, _ in lines], "line_nos": [no for _, no, _ in lines],
+        "accounts": [x.account for _, _, x in lines], "currencies": [x.currency for _, _, x in lines],
+        "amounts": [x.signed for _, _, x in lines], "agents": [x.agent_id for _, _, x in lines],
+        "policies": [x.policy_id for _, _, x in lines], "customers": [x.customer_id for _, _, x in lines],
+        "receivables": [x.receivable_id for _, _, x in lines],
+        "guard_entries": [position[g[0]] for g in guarded], "guard_accounts": [g[1] for g in guarded],
+        "guard_currencies": [g[2] for g in guarded], "guard_subledgers": [g[3] for g in guarded],
+        "guard_deltas": [g[4] for g in guarded],
+    }
+
+
+def _answer(count: int, todo: Sequence[int], rows: Sequence[Any]) -> list[Posted | None]:
+    """Each entry's outcome in input order: posted, or None where its source had already been posted."""
+    answers: list[Posted | None] = [None] * count
+    for row in rows:
+        n = todo[row.n - 1]
+        answers[n] = Posted(int(row.id), int(row.branch_id), row.posted_at)
+    return answers
+
+
+async def _move_guards(session: AsyncSession, moves: Sequence[tuple[int, GuardKey, Decimal]],
+                       name: Callable[[int], str]) -> None:
+    """Lock the balances in the fixed order, replay the entries' moves one entry after another as
+    `post` would, refuse the first entry that overdraws one, then move each balance once."""
+    keys = sorted({key for _, key, _ in moves})
+    rows = (await session.execute(GUARDS_LOCK, {"accounts": [k[0] for k in keys], "currencies": [k[1] for k in keys],
+                                                "subledgers": [k[2] for k in keys]})).all()
+    balance: dict[GuardKey, Decimal] = {(r.account, r.currency, r.subledger_id): r.balance for r in rows}
+    total: dict[GuardKey, Decimal] = dict.fromkeys(keys, Decimal(0))
+    for n, key, delta in moves:
+        balance[key] += delta
+        total[key] += delta
+        if balance[key] < 0:
             raise Conflict("the entry would overdraw a guarded account", code="account_overdrawn",
-                           field="postings") from None
-    return Posted(int(row.id), branch_id, row.posted_at)
+                           field=name(n) + "postings")
+    moved = [k for k in keys if total[k] != 0]
+    await session.execute(GUARDS_MOVE, {
+        "accounts": [k[0] for k in moved], "currencies": [k[1] for k in moved],
+        "subledgers": [k[2] for k in moved], "deltas": [total[k] for k in moved]})
 
 
 async def entry(session: AsyncSession, entry_id: int) -> tuple[JournalEntry, list[JournalPosting]]:

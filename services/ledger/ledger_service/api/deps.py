@@ -19,7 +19,9 @@ BackOfficeOnly = require_roles("admin", "back_office")
 BookKeepers = require_roles("admin", "finance", "compliance")
 
 
-def data_scope(caller: CallerDep) -> DataScope:
+# Dependencies are `async def` even when they await nothing: FastAPI runs a plain `def` one in its
+# thread pool, a thread hand-off on every request.
+async def data_scope(caller: CallerDep) -> DataScope:
     return caller.data_scope
 
 
@@ -31,7 +33,9 @@ def actor_of(caller: Caller) -> str:
     return caller.username or caller.user_id or f"service:{caller.service}"
 
 
-def as_of(on: Annotated[date | None, Query(description="Business date (Asia/Shanghai); default today")] = None) -> date:
+async def as_of(
+    on: Annotated[date | None, Query(description="Business date (Asia/Shanghai); default today")] = None,
+) -> date:
     return on or business_date(utcnow())
 
 

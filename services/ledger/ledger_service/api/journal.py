@@ -46,10 +46,19 @@ async def post_entry(body: EntryCreate, session: SessionDep, caller: CallerDep, 
     await _branch_in_scope(session, scope, body.branch_id)
     lines = [Line(p.account, p.side, p.amount, p.currency, p.agent_id, p.policy_id, p.customer_id)
              for p in body.postings]
+    actor = actor_of(caller)
     posted = await journal.post(session, branch_id=body.branch_id, kind="manual", description=body.description,
-                                effective_on=body.effective_on, lines=lines, actor=actor_of(caller))
+                                effective_on=body.effective_on, lines=lines, actor=actor)
     assert posted is not None  # a manual entry has no source, so it always posts
-    return _read(*await journal.entry(session, posted.entry_id))
+    # Answered from what was written, as the database holds it (amounts at the column's scale),
+    # rather than read back.
+    return EntryRead(
+        id=posted.entry_id, branch_id=posted.branch_id, kind="manual", description=body.description,
+        effective_on=body.effective_on, posted_at=posted.posted_at, source=None, reverses_id=None, actor=actor,
+        postings=[PostingRead(line_no=n, account=x.account, side=x.side, amount=journal.stored(x.amount),
+                              currency=x.currency, agent_id=x.agent_id, policy_id=x.policy_id,
+                              customer_id=x.customer_id, receivable_id=x.receivable_id)
+                  for n, x in enumerate(lines, start=1)])
 
 
 @router.get("/entries/{entry_id}", response_model=EntryRead)
