@@ -214,29 +214,49 @@ async def _apply_chunk(session: AsyncSession, bank: BankAccount, chunk: list[Res
     # Line numbers are unique within one request or file.
     result_ids: dict[int, int] = {row.line_no: row.id for row in stored}
 
-    instruction_updates: list[dict[str, Any]] = []
-    paid: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
-    events: list[NewEvent] = []
-    for result, disposition in zip(chunk, dispositions, strict=True):
-        rid = result_ids[result.line_no]
+    # What each result books: the premium received, or money held in suspense.
+    entries: list[journal.NewEntry] = []
+    booked: list[int] = []  # the chunk position of each entry
+    for n, (result, disposition) in enumerate(zip(chunk, dispositions, strict=True)):
         it = known.get(result.instruction_id) if result.instruction_id is not None else None
+        source = f"bank_result:{result_ids[result.line_no]}"
         if disposition == APPLIED and it is not None:
             dims = {"agent_id": it.agent_id, "policy_id": it.policy_id, "customer_id": it.customer_id,
                     "receivable_id": it.receivable_id}
-            posted = await journal.post(
-                session, branch_id=it.branch_id, kind="bank_debit", effective_on=result.value_date, actor=actor,
-                description=f"auto-debit {result.bank_reference} ({bank.bank_code})", source=f"bank_result:{rid}",
-                lines=[Line("bank", "debit", result.amount, result.currency, **dims),
-                       Line("premium_receivable", "credit", result.amount, result.currency, **dims)])
-            assert posted is not None  # a result's own source, new in this transaction
-            instruction_updates.append({"id": result.instruction_id, "status": "succeeded", "entry": posted.entry_id,
+            entries.append(journal.NewEntry(
+                it.branch_id, "bank_debit", f"auto-debit {result.bank_reference} ({bank.bank_code})",
+                result.value_date, [Line("bank", "debit", result.amount, result.currency, **dims),
+                                    Line("premium_receivable", "credit", result.amount, result.currency, **dims)],
+                source))
+            booked.append(n)
+        elif disposition in EXCEPTIONS and moves_money(result, disposition):
+            entries.append(journal.NewEntry(
+                it.branch_id if it is not None else bank.branch_id, "suspense",
+                f"{disposition}: {result.bank_reference} ({bank.bank_code}) held in suspense", result.value_date,
+                [Line("bank", "debit", result.amount, result.currency),
+                 Line("suspense", "credit", result.amount, result.currency)], source))
+            booked.append(n)
+    posted = await journal.post_many(session, entries, actor=actor)
+    entry_of: dict[int, int] = {}
+    for n, made in zip(booked, posted, strict=True):
+        assert made is not None  # each result's own source, new in this transaction
+        entry_of[n] = made.entry_id
+
+    instruction_updates: list[dict[str, Any]] = []
+    paid: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    events: list[NewEvent] = []
+    held: list[dict[str, Any]] = []
+    for n, (result, disposition) in enumerate(zip(chunk, dispositions, strict=True)):
+        it = known.get(result.instruction_id) if result.instruction_id is not None else None
+        if disposition == APPLIED and it is not None:
+            instruction_updates.append({"id": result.instruction_id, "status": "succeeded", "entry": entry_of[n],
                                         "reason": None, "reference": result.bank_reference})
             paid[(it.branch_id, it.receivable_id)] += result.amount
             events.append(NewEvent("premium.received", "receivable", str(it.receivable_id), {
                 "receivable_id": it.receivable_id, "policy_id": it.policy_id, "agent_id": it.agent_id,
                 "institution_id": it.institution_id, "branch_id": it.branch_id, "amount": result.amount,
                 "currency": result.currency, "via": "bank_debit", "reference": result.bank_reference,
-                "entry_id": posted.entry_id}))
+                "entry_id": entry_of[n]}))
         elif disposition == FAILED and it is not None:
             instruction_updates.append({"id": result.instruction_id, "status": "failed", "entry": None,
                                         "reason": result.reason_code, "reference": result.bank_reference})
@@ -247,34 +267,25 @@ async def _apply_chunk(session: AsyncSession, bank: BankAccount, chunk: list[Res
             if it is not None and it.state.status == "exception":
                 instruction_updates.append({"id": result.instruction_id, "status": "exception", "entry": None,
                                             "reason": None, "reference": result.bank_reference})
-            await _exception(session, bank, result, disposition, rid, it, actor)
+            held.append({"bank_code": bank.bank_code, "branch_id": it.branch_id if it is not None else bank.branch_id,
+                         "kind": disposition, "instruction_id": result.instruction_id,
+                         "result_id": result_ids[result.line_no], "amount": result.amount,
+                         "currency": result.currency, "in_suspense": n in entry_of,
+                         "suspense_entry_id": entry_of.get(n), "detail": EXCEPTION_DETAIL[disposition]})
     await _update_instructions(session, instruction_updates)
     await _settle(session, paid)
+    if held:
+        await session.execute(insert(BankException), held)
     await append_events(session, PLATFORM_TABLES, events)
     return dispositions
 
 
-async def _exception(session: AsyncSession, bank: BankAccount, result: Result, kind: str, result_id: int,
-                     it: _Known | None, actor: str) -> None:
-    branch = it.branch_id if it is not None else bank.branch_id
-    entry_id = None
-    if moves_money(result, kind):
-        posted = await journal.post(
-            session, branch_id=branch, kind="suspense", effective_on=result.value_date, actor=actor,
-            description=f"{kind}: {result.bank_reference} ({bank.bank_code}) held in suspense",
-            source=f"bank_result:{result_id}", lines=[
-                Line("bank", "debit", result.amount, result.currency),
-                Line("suspense", "credit", result.amount, result.currency)])
-        assert posted is not None
-        entry_id = posted.entry_id
-    detail = {"unknown_instruction": "the bank reported a result for no instruction of ours",
-              "amount_mismatch": "the amount or currency differs from the instruction",
-              "conflicting_result": "the bank had already answered this instruction differently",
-              "already_paid": "the premium had been paid (or ended) before the debit arrived"}[kind]
-    session.add(BankException(bank_code=bank.bank_code, branch_id=branch, kind=kind,
-                              instruction_id=result.instruction_id, result_id=result_id, amount=result.amount,
-                              currency=result.currency,
-                              in_suspense=entry_id is not None, suspense_entry_id=entry_id, detail=detail))
+EXCEPTION_DETAIL = {
+    "unknown_instruction": "the bank reported a result for no instruction of ours",
+    "amount_mismatch": "the amount or currency differs from the instruction",
+    "conflicting_result": "the bank had already answered this instruction differently",
+    "already_paid": "the premium had been paid (or ended) before the debit arrived",
+}
 
 
 async def _update_instructions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
