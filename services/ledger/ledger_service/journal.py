@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger_service.models import Account, JournalEntry, JournalPosting
+from ledger_service.models import PLATFORM_TABLES, Account, JournalEntry, JournalPosting
 from ledger_service.postings import AccountInfo, Line, check_entry, guard_deltas
 from svckit.errors import Conflict, NotFound, Unprocessable
+from svckit.outbox import append_event
 from svckit.requestid import current_request_id
 
 _CHART: dict[str, AccountInfo] = {}
@@ -273,6 +274,14 @@ async def reverse(session: AsyncSession, entry_id: int, *, effective_on: date, r
     if posted is None:
         raise Conflict(f"entry {entry_id} has already been reversed", code="entry_already_reversed",
                        field="entry_id")
+    # Performance undoes what the original meant (e.g. premium received) from the reversed lines.
+    await append_event(session, PLATFORM_TABLES, event_type="entry.reversed", aggregate_type="journal_entry",
+                       aggregate_id=str(entry_id), payload={
+                           "entry_id": entry_id, "kind": original.kind, "reversal_entry_id": posted.entry_id,
+                           "branch_id": original.branch_id, "effective_on": effective_on, "reason": reason,
+                           "postings": [{"account": p.account, "amount": p.amount, "currency": p.currency,
+                                         "agent_id": p.agent_id, "policy_id": p.policy_id,
+                                         "receivable_id": p.receivable_id} for p in postings]})
     return posted
 
 

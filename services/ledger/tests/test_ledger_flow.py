@@ -190,6 +190,10 @@ async def test_bad_entries_are_refused_and_nothing_is_half_written(stack: Stack)
     problem(await stack.ledger.post(f"/v1/journal/entries/{posted['id']}/reversal",
                                     json={"effective_on": "2026-11-02", "reason": "again"}), 409,
             "entry_already_reversed")
+    told = [e["payload"] for e in ok(await stack.ledger.get("/internal/feed", params={"limit": 1000}))["events"]
+            if e["type"] == "entry.reversed" and e["payload"]["entry_id"] == posted["id"]]
+    assert len(told) == 1
+    assert told[0]["reversal_entry_id"] == reversal["id"]
     problem(await stack.ledger.post(f"/v1/journal/entries/{reversal['id']}/reversal",
                                     json={"effective_on": "2026-11-02", "reason": "undo"}), 409,
             "cannot_reverse_a_reversal")
