@@ -174,8 +174,9 @@ async def test_concurrent_batches_and_single_posts_never_overdraw(stack: Stack) 
         await s.commit()
     rng = random.Random(4)
 
-    async def pay(n: int) -> int:
-        chosen = [rng.choice(agents) for _ in range(rng.randint(1, 4))]
+    async def pay(n: int) -> tuple[int, int]:
+        """(payments made, payments refused)"""
+        chosen = [rng.choice(agents) for _ in range(1 if n % 3 == 0 else rng.randint(1, 4))]
         async with AsyncSession(stack.ledger_engine) as s:
             try:
                 if n % 3 == 0:
@@ -184,11 +185,11 @@ async def test_concurrent_batches_and_single_posts_never_overdraw(stack: Stack) 
                 else:
                     await journal.post_many(s, [payment(branch, a, "70.00") for a in chosen], actor="tester")
             except Conflict:
-                return 0
+                return 0, len(chosen)
             await s.commit()
-            return 1 if n % 3 == 0 else len(chosen)
+            return len(chosen), 0
 
-    await asyncio.gather(*(pay(n) for n in range(60)))
+    outcomes = await asyncio.gather(*(pay(n) for n in range(60)))
     async with stack.ledger_engine.connect() as conn:
         rows = (await conn.execute(text(
             "SELECT g.subledger_id, g.balance, (SELECT -sum(p.amount) FROM ledger.journal_posting p"
@@ -198,35 +199,39 @@ async def test_concurrent_batches_and_single_posts_never_overdraw(stack: Stack) 
     assert len(rows) == 3
     for _, balance, in_journal in rows:
         assert balance == in_journal
-        assert Decimal(0) <= balance < Decimal(70)  # paid down as far as it would go, never below zero
+        assert balance >= 0
+        assert (1000 - balance) % 70 == 0
+    assert sum(made for made, _ in outcomes) * 70 == 3000 - sum(balance for _, balance, _ in rows)
+    assert sum(refused for _, refused in outcomes) > 0  # they did run into the guard
+
+
+def random_entries(rng: random.Random, branch: int, agents: list[int], most_paid: int) -> list[NewEntry]:
+    """Every agent earns 300, then 40 entries: commissions, payments of up to `most_paid`, plain
+    transfers, some with a source drawn from a few (so some repeat)."""
+    made = [commission(branch, a, "300.00") for a in agents]
+    for _ in range(40):
+        agent = agents[rng.randrange(len(agents))]
+        source = f"src-{rng.randrange(12)}" if rng.random() < 0.4 else None
+        kind = rng.random()
+        if kind < 0.3:
+            made.append(commission(branch, agent, f"{rng.randint(1, 300)}.00", source=source))
+        elif kind < 0.7:
+            made.append(payment(branch, agent, f"{rng.randint(1, most_paid)}.00", source=source))
+        else:
+            made.append(transfer(branch, f"{rng.randint(1, 900)}.00", source=source))
+    return made
 
 
 async def test_post_many_does_what_post_does_one_entry_after_another(stack: Stack) -> None:
-    """A random mix of growing and paying guarded entries, repeated sources and plain transfers,
-    posted once with `post` one by one and once with `post_many`, on two separate sets of books."""
+    """The same random entries posted once with `post` one by one and once with `post_many`, on two
+    separate sets of books: odd seeds pay less than is earned, even seeds run an agent dry."""
     for seed in range(8):
-        rng = random.Random(seed)
-
-        def entries(branch: int, agent_ids: list[int]) -> list[NewEntry]:
-            made = [commission(branch, a, "300.00") for a in agent_ids]
-            for _ in range(40):
-                agent = agent_ids[rng.randrange(3)]
-                source = f"src-{rng.randrange(12)}" if rng.random() < 0.4 else None
-                kind = rng.random()
-                if kind < 0.3:
-                    made.append(commission(branch, agent, f"{rng.randint(1, 300)}.00", source=source))
-                elif kind < 0.7:  # odd seeds pay less than is earned; even seeds run dry at some point
-                    made.append(payment(branch, agent, f"{rng.randint(1, 100 if seed % 2 else 400)}.00",
-                                        source=source))
-                else:
-                    made.append(transfer(branch, f"{rng.randint(1, 900)}.00", source=source))
-            return made
-
-        state = rng.getstate()
-        one_by_one, refused_at = [], None
         branch_a, agents_a = ids(), [ids() for _ in range(3)]
+        branch_b, agents_b = ids(), [ids() for _ in range(3)]
+        most_paid = 100 if seed % 2 else 400
+        one_by_one, refused_at = [], None
         async with AsyncSession(stack.ledger_engine) as s:
-            for n, e in enumerate(entries(branch_a, agents_a)):
+            for n, e in enumerate(random_entries(random.Random(seed), branch_a, agents_a, most_paid)):
                 try:
                     one_by_one.append(await journal.post(s, branch_id=e.branch_id, kind=e.kind,
                                                          description=e.description, effective_on=e.effective_on,
@@ -235,18 +240,15 @@ async def test_post_many_does_what_post_does_one_entry_after_another(stack: Stac
                     refused_at = n
                     break
             await s.commit()
-        rng.setstate(state)
-        branch_b, agents_b = ids(), [ids() for _ in range(3)]
-        batch = entries(branch_b, agents_b)
+        batch = random_entries(random.Random(seed), branch_b, agents_b, most_paid)
         async with AsyncSession(stack.ledger_engine) as s:
-            try:
+            if refused_at is None:
                 together = await journal.post_many(s, batch, actor="tester")
-            except Conflict as refusal:
-                assert refused_at is not None, seed
-                assert refusal.extra["field"] == f"entries[{refused_at}].postings", seed
-                together = await journal.post_many(s, batch[:refused_at], actor="tester")
             else:
-                assert refused_at is None, seed
+                with pytest.raises(Conflict) as refusal:
+                    await journal.post_many(s, batch, actor="tester")
+                assert refusal.value.extra["field"] == f"entries[{refused_at}].postings", seed
+                together = await journal.post_many(s, batch[:refused_at], actor="tester")
             await s.commit()
         assert [p is None for p in together] == [p is None for p in one_by_one], seed
         a = await postings(stack.ledger_engine, [p.entry_id for p in one_by_one if p])
@@ -262,20 +264,21 @@ async def test_a_settlement_run_posts_new_lines_and_answers_old_ones(stack: Stac
     c = await company(stack.org)
     people = [await hire(stack.org, c, "agent") for _ in range(3)]
     await stack.sync()
-    run = f"run-{secrets.token_hex(3)}"
+    run, policies = f"run-{secrets.token_hex(3)}", [ids(), ids()]  # no real policy: no clawback elsewhere sees them
     first = ok(await stack.ledger.post(f"/v1/payables/settlements/{run}", json={
         "period": "2026-11", "effective_on": "2026-11-30", "lines": [
             {"agent_id": people[0], "amount": "100.00"}, {"agent_id": people[1], "amount": "200.00"}]}))
     mixed = ok(await stack.ledger.post(f"/v1/payables/settlements/{run}", json={
         "period": "2026-11", "effective_on": "2026-11-30", "lines": [
-            {"agent_id": people[2], "amount": "300.00", "policies": [{"policy_id": 7, "amount": "100.00"},
-                                                                    {"policy_id": 8, "amount": "200.00"}]},
+            {"agent_id": people[2], "amount": "300.00", "policies": [{"policy_id": policies[0], "amount": "100.00"},
+                                                                    {"policy_id": policies[1], "amount": "200.00"}]},
             {"agent_id": people[1], "amount": "200.00"}]}))
     assert [(r["agent_id"], r["status"]) for r in mixed] == [(people[2], "posted"), (people[1], "already_posted")]
     assert mixed[1]["payable_id"] == first[1]["payable_id"]
     entry = ok(await stack.ledger.get(f"/v1/journal/entries/{mixed[0]['entry_id']}"))
     assert [(x["account"], x["side"], x["amount"], x["policy_id"]) for x in entry["postings"]] == [
-        ("commission_expense", "debit", "100.0000", 7), ("commission_expense", "debit", "200.0000", 8),
+        ("commission_expense", "debit", "100.0000", policies[0]),
+        ("commission_expense", "debit", "200.0000", policies[1]),
         ("commission_payable", "credit", "300.0000", None)]
     assert entry["source"] == f"payable:{run}:{people[2]}"
     repeated = problem(await stack.ledger.post(f"/v1/payables/settlements/{run}-2", json={
