@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request, Response
-from sqlalchemy import and_, select
+from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from svckit.errors import Unprocessable
 from svckit.internal_auth import CallerDep
@@ -47,13 +49,31 @@ class IdempotencyClaim:
         body = getattr(response, "body", None)
         if not isinstance(body, bytes):
             raise RuntimeError("idempotent endpoints must return a fully built (non-streaming) response")
-        t = self.tables.idempotency
-        await session.execute(
-            t.update()
-            .where(and_(t.c.caller == self.caller, t.c.key == self.key))
-            .values(status_code=response.status_code, content_type=response.headers.get("content-type"),
-                    response_body=body)
-        )
+        connection = await session.connection()
+        await connection.execute(_statements(self.tables.idempotency).record, {
+            "owner": self.caller, "idem_key": self.key, "status": response.status_code,
+            "media_type": response.headers.get("content-type"), "body": body})
+
+
+@dataclass(frozen=True)
+class _Statements:
+    claim: Executable
+    previous: Executable
+    record: Executable
+
+
+@cache
+def _statements(t: Table) -> _Statements:
+    """Built once per table: an idempotent write pays for its two statements, not for building them."""
+    mine = and_(t.c.caller == bindparam("owner"), t.c.key == bindparam("idem_key"))
+    return _Statements(
+        claim=insert(t).values(caller=bindparam("owner"), key=bindparam("idem_key"), request_hash=bindparam("hash"),
+                               method=bindparam("verb"), path=bindparam("route"))
+        .on_conflict_do_nothing(index_elements=[t.c.caller, t.c.key]).returning(t.c.key),
+        previous=select(t.c.request_hash, t.c.status_code, t.c.content_type, t.c.response_body).where(mine),
+        record=t.update().where(mine).values(status_code=bindparam("status"), content_type=bindparam("media_type"),
+                                             response_body=bindparam("body")),
+    )
 
 
 def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
@@ -76,24 +96,19 @@ async def claim_idempotency_key(
         raise Unprocessable(f"{KEY_HEADER} must be 1..{MAX_KEY_LENGTH} characters",
                             code="invalid_idempotency_key", field=f"header.{KEY_HEADER}")
     tables = kit_of(request).tables
-    t = tables.idempotency
+    statements = _statements(tables.idempotency)
     owner = f"{caller.service}:{caller.user_id or '-'}"
-    fingerprint = request_fingerprint(request.method, request.url.path, request.url.query, await request.body())
-    claimed = await session.execute(
-        insert(t)
-        .values(caller=owner, key=idempotency_key, request_hash=fingerprint, method=request.method,
-                path=request.url.path)
-        .on_conflict_do_nothing(index_elements=[t.c.caller, t.c.key])
-        .returning(t.c.key)
-    )
+    path = request.url.path
+    fingerprint = request_fingerprint(request.method, path, request.url.query, await request.body())
+    connection = await session.connection()
+    mine = {"owner": owner, "idem_key": idempotency_key}
+    claimed = await connection.execute(statements.claim, {**mine, "hash": fingerprint, "verb": request.method,
+                                                          "route": path})
     if claimed.first() is not None:
         claim = IdempotencyClaim(tables, owner, idempotency_key)
         request.state.idempotency_claim = claim
         return claim
-    previous = (await session.execute(
-        select(t.c.request_hash, t.c.status_code, t.c.content_type, t.c.response_body)
-        .where(and_(t.c.caller == owner, t.c.key == idempotency_key))
-    )).one()
+    previous = (await connection.execute(statements.previous, mine)).one()
     if previous.request_hash != fingerprint:
         raise Unprocessable(
             f"{KEY_HEADER} was already used for a different request", code="idempotency_key_reused",
