@@ -211,12 +211,22 @@ async def test_the_database_itself_refuses_edits_and_unbalanced_entries(stack: S
         async with engine.connect() as conn:
             with pytest.raises(DBAPIError, match="immutable"):
                 await conn.execute(text(statement), {"e": posted["id"]})
-    async with engine.connect() as conn:
-        await conn.execute(text(
-            "INSERT INTO ledger.journal_entry (branch_id, kind, description, effective_on, actor)"
-            " VALUES (:b, 'manual', 'one-legged', '2026-11-01', 'test')"), {"b": c.branch})
-        with pytest.raises(DBAPIError, match="does not balance"):
-            await conn.commit()
+    # An entry and its postings are written by one statement, balanced, or not at all.
+    one_legged = ("WITH e AS (INSERT INTO ledger.journal_entry (branch_id, kind, description, effective_on, actor)"
+                  " VALUES (:b, 'manual', 'x', '2026-11-01', 'test') RETURNING branch_id, id)"
+                  " INSERT INTO ledger.journal_posting (branch_id, entry_id, line_no, account, currency, amount)"
+                  " SELECT branch_id, id, n, 'bank', 'CNY', :amount FROM e, generate_series(1, :lines) n")
+    for lines, amount, why in ((2, 5, "does not balance"), (1, 0.01, "does not balance"),
+                               (0, 1, "fewer than two postings")):
+        async with engine.connect() as conn:
+            with pytest.raises(DBAPIError, match=why):
+                await conn.execute(text(one_legged), {"b": c.branch, "lines": lines, "amount": amount})
+    async with engine.connect() as conn:  # a posting added later to a written entry
+        with pytest.raises(DBAPIError, match="added after it was written"):
+            await conn.execute(text(
+                "INSERT INTO ledger.journal_posting (branch_id, entry_id, line_no, account, currency, amount)"
+                " VALUES (:b, :e, 9, 'bank', 'CNY', 1), (:b, :e, 10, 'premium_income', 'CNY', -1)"),
+                {"b": c.branch, "e": posted["id"]})
 
 
 async def test_a_guarded_account_is_never_overdrawn_by_parallel_payments(stack: Stack) -> None:
