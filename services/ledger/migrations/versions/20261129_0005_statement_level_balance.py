@@ -35,11 +35,11 @@ def upgrade() -> None:
             RAISE EXCEPTION 'journal entry % does not balance (% off by %)', bad.entry_id, bad.currency, bad.off
               USING ERRCODE = 'check_violation';
           END IF;
-          SELECT p.entry_id INTO bad FROM (SELECT DISTINCT branch_id, entry_id FROM added) a
-            JOIN ledger.journal_posting p ON p.branch_id = a.branch_id AND p.entry_id = a.entry_id
-            GROUP BY p.branch_id, p.entry_id
-            HAVING count(*) <> (SELECT count(*) FROM added x WHERE x.branch_id = p.branch_id
-                                AND x.entry_id = p.entry_id) LIMIT 1;
+          SELECT a.entry_id INTO bad
+            FROM (SELECT branch_id, entry_id, count(*) AS lines FROM added GROUP BY branch_id, entry_id) a
+            CROSS JOIN LATERAL (SELECT count(*) AS lines FROM ledger.journal_posting p
+                                WHERE p.branch_id = a.branch_id AND p.entry_id = a.entry_id) t
+            WHERE t.lines <> a.lines LIMIT 1;
           IF FOUND THEN
             RAISE EXCEPTION 'journal entry % does not balance (postings added after it was written)', bad.entry_id
               USING ERRCODE = 'check_violation';
