@@ -7,10 +7,7 @@ no premium is booked to the branch's suspense account, never lost and never post
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -18,18 +15,11 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger_service import journal, receivables
+from ledger_service import journal, receivables, reconcile
 from ledger_service.bank_rules import (
-    APPLIED,
-    EXCEPTIONS,
-    FAILED,
     MAX_ERRORS_LISTED,
-    InstructionState,
     LineError,
     Result,
-    classify,
-    moves_money,
-    parse_reconciliation,
 )
 from ledger_service.models import (
     PLATFORM_TABLES,
@@ -42,17 +32,6 @@ from ledger_service.models import (
 from ledger_service.postings import Line
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.outbox import NewEvent, append_events
-
-CHUNK = 20_000
-# Every message kept, a chunk in one statement; the ids come back by line number.
-STORE_RESULTS = text(
-    "INSERT INTO ledger.bank_result (bank_code, file_id, instruction_id, outcome, amount, currency, reason_code,"
-    "  bank_reference, value_date, line_no, disposition)"
-    " SELECT :bank, :file, * FROM unnest(CAST(:ids AS uuid[]), CAST(:outcomes AS text[]),"
-    "  CAST(:amounts AS numeric[]), CAST(:currencies AS text[]), CAST(:reasons AS text[]), CAST(:refs AS text[]),"
-    "  CAST(:dates AS date[]), CAST(:lines AS integer[]), CAST(:dispositions AS text[]))"
-    " RETURNING line_no, id"
-)
 
 
 async def set_account(session: AsyncSession, *, bank_code: str, name: str, branch_id: int, currency: str,
@@ -121,34 +100,6 @@ async def acknowledge(session: AsyncSession, batch_id: int, bank_code: str) -> D
     return batch
 
 
-@dataclass
-class Report:
-    results: int = 0
-    applied: int = 0
-    failed: int = 0
-    duplicates: int = 0
-    exceptions: int = 0
-    applied_amount: Decimal = Decimal(0)
-    suspense_amount: Decimal = Decimal(0)
-
-    def count(self, disposition: str, result: Result) -> None:
-        self.results += 1
-        if disposition == APPLIED:
-            self.applied += 1
-            self.applied_amount += result.amount
-        elif disposition == FAILED:
-            self.failed += 1
-        elif disposition in EXCEPTIONS:
-            self.exceptions += 1
-            if moves_money(result, disposition):
-                self.suspense_amount += result.amount
-        else:
-            self.duplicates += 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: str(v) if isinstance(v, Decimal) else v for k, v in self.__dict__.items()}
-
-
 async def unknown_instructions(session: AsyncSession, bank_code: str, ids: list[UUID]) -> set[UUID]:
     known = (await session.execute(text(
         "SELECT id FROM ledger.debit_instruction WHERE bank_code = :b AND id = ANY(CAST(:ids AS uuid[]))"),
@@ -156,163 +107,19 @@ async def unknown_instructions(session: AsyncSession, bank_code: str, ids: list[
     return set(ids) - set(known)
 
 
-async def apply_results(session: AsyncSession, bank_code: str, results: list[Result], *, file_id: int | None,
-                        actor: str) -> tuple[Report, list[str]]:
-    """Apply results in order; returns the report and each result's disposition."""
-    bank = await account(session, bank_code)
-    report, dispositions = Report(), []
-    for start in range(0, len(results), CHUNK):
-        chunk = results[start:start + CHUNK]
-        done = await _apply_chunk(session, bank, chunk, file_id=file_id, actor=actor)
-        for result, disposition in zip(chunk, done, strict=True):
-            report.count(disposition, result)
-        dispositions += done
-    return report, dispositions
+async def _serialised(session: AsyncSession, bank_code: str) -> BankAccount:
+    """One submission of a bank at a time: its results are judged against what the one before did."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledger.bank:' || :b))"), {"b": bank_code})
+    return await account(session, bank_code)
 
 
-@dataclass(frozen=True)
-class _Known:
-    state: InstructionState
-    branch_id: int
-    receivable_id: int
-    policy_id: int
-    agent_id: int
-    institution_id: int
-    customer_id: int
-
-
-async def _known(session: AsyncSession, bank_code: str, ids: list[UUID]) -> dict[UUID, _Known]:
-    rows = (await session.execute(text(
-        "SELECT i.id, i.status, i.amount, i.currency, i.branch_id, i.receivable_id, i.policy_id, i.agent_id,"
-        "  i.institution_id, i.customer_id, r.amount - r.received AS outstanding, r.status = 'open' AS open"
-        " FROM ledger.debit_instruction i"
-        " JOIN ledger.receivable r ON r.branch_id = i.branch_id AND r.id = i.receivable_id"
-        " WHERE i.bank_code = :b AND i.id = ANY(CAST(:ids AS uuid[])) ORDER BY i.id FOR UPDATE OF i, r"),
-        {"b": bank_code, "ids": ids})).all()
-    known = {r.id: _Known(InstructionState(r.status, r.amount, r.currency, r.outstanding, r.open), r.branch_id,
-                          r.receivable_id, r.policy_id, r.agent_id, r.institution_id, r.customer_id) for r in rows}
-    seen = (await session.execute(text(
-        "SELECT instruction_id, bank_reference, outcome, amount, currency FROM ledger.bank_result"
-        " WHERE instruction_id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids})).all()
-    for s in seen:
-        known[s.instruction_id].state.seen.add(tuple(s))
-    return known
-
-
-async def _apply_chunk(session: AsyncSession, bank: BankAccount, chunk: list[Result], *, file_id: int | None,
-                       actor: str) -> list[str]:
-    ids = sorted({r.instruction_id for r in chunk if r.instruction_id is not None})
-    known = await _known(session, bank.bank_code, ids)
-    dispositions = [classify(r, known[r.instruction_id].state if r.instruction_id in known else None)
-                    for r in chunk]
-    stored = (await session.execute(STORE_RESULTS, {
-        "bank": bank.bank_code, "file": file_id, "ids": [r.instruction_id for r in chunk],
-        "outcomes": [r.outcome for r in chunk], "amounts": [r.amount for r in chunk],
-        "currencies": [r.currency for r in chunk], "reasons": [r.reason_code for r in chunk],
-        "refs": [r.bank_reference for r in chunk], "dates": [r.value_date for r in chunk],
-        "lines": [r.line_no for r in chunk], "dispositions": dispositions})).all()
-    # Line numbers are unique within one request or file.
-    result_ids: dict[int, int] = {row.line_no: row.id for row in stored}
-
-    # What each result books: the premium received, or money held in suspense.
-    entries: list[journal.NewEntry] = []
-    booked: list[int] = []  # the chunk position of each entry
-    for n, (result, disposition) in enumerate(zip(chunk, dispositions, strict=True)):
-        it = known.get(result.instruction_id) if result.instruction_id is not None else None
-        source = f"bank_result:{result_ids[result.line_no]}"
-        if disposition == APPLIED and it is not None:
-            dims = {"agent_id": it.agent_id, "policy_id": it.policy_id, "customer_id": it.customer_id,
-                    "receivable_id": it.receivable_id}
-            entries.append(journal.NewEntry(
-                it.branch_id, "bank_debit", f"auto-debit {result.bank_reference} ({bank.bank_code})",
-                result.value_date, [Line("bank", "debit", result.amount, result.currency, **dims),
-                                    Line("premium_receivable", "credit", result.amount, result.currency, **dims)],
-                source))
-            booked.append(n)
-        elif disposition in EXCEPTIONS and moves_money(result, disposition):
-            entries.append(journal.NewEntry(
-                it.branch_id if it is not None else bank.branch_id, "suspense",
-                f"{disposition}: {result.bank_reference} ({bank.bank_code}) held in suspense", result.value_date,
-                [Line("bank", "debit", result.amount, result.currency),
-                 Line("suspense", "credit", result.amount, result.currency)], source))
-            booked.append(n)
-    posted = await journal.post_many(session, entries, actor=actor)
-    entry_of: dict[int, int] = {}
-    for n, made in zip(booked, posted, strict=True):
-        assert made is not None  # each result's own source, new in this transaction
-        entry_of[n] = made.entry_id
-
-    instruction_updates: list[dict[str, Any]] = []
-    paid: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
-    events: list[NewEvent] = []
-    held: list[dict[str, Any]] = []
-    for n, (result, disposition) in enumerate(zip(chunk, dispositions, strict=True)):
-        it = known.get(result.instruction_id) if result.instruction_id is not None else None
-        if disposition == APPLIED and it is not None:
-            instruction_updates.append({"id": result.instruction_id, "status": "succeeded", "entry": entry_of[n],
-                                        "reason": None, "reference": result.bank_reference})
-            paid[(it.branch_id, it.receivable_id)] += result.amount
-            events.append(NewEvent("premium.received", "receivable", str(it.receivable_id), {
-                "receivable_id": it.receivable_id, "policy_id": it.policy_id, "agent_id": it.agent_id,
-                "institution_id": it.institution_id, "branch_id": it.branch_id, "amount": result.amount,
-                "currency": result.currency, "via": "bank_debit", "reference": result.bank_reference,
-                "entry_id": entry_of[n]}))
-        elif disposition == FAILED and it is not None:
-            instruction_updates.append({"id": result.instruction_id, "status": "failed", "entry": None,
-                                        "reason": result.reason_code, "reference": result.bank_reference})
-            events.append(NewEvent("debit.failed", "receivable", str(it.receivable_id), {
-                "receivable_id": it.receivable_id, "policy_id": it.policy_id, "agent_id": it.agent_id,
-                "reason_code": result.reason_code, "amount": result.amount, "currency": result.currency}))
-        elif disposition in EXCEPTIONS:
-            if it is not None and it.state.status == "exception":
-                instruction_updates.append({"id": result.instruction_id, "status": "exception", "entry": None,
-                                            "reason": None, "reference": result.bank_reference})
-            held.append({"bank_code": bank.bank_code, "branch_id": it.branch_id if it is not None else bank.branch_id,
-                         "kind": disposition, "instruction_id": result.instruction_id,
-                         "result_id": result_ids[result.line_no], "amount": result.amount,
-                         "currency": result.currency, "in_suspense": n in entry_of,
-                         "suspense_entry_id": entry_of.get(n), "detail": EXCEPTION_DETAIL[disposition]})
-    await _update_instructions(session, instruction_updates)
-    await _settle(session, paid)
-    if held:
-        await session.execute(insert(BankException), held)
-    await append_events(session, PLATFORM_TABLES, events)
-    return dispositions
-
-
-EXCEPTION_DETAIL = {
-    "unknown_instruction": "the bank reported a result for no instruction of ours",
-    "amount_mismatch": "the amount or currency differs from the instruction",
-    "conflicting_result": "the bank had already answered this instruction differently",
-    "already_paid": "the premium had been paid (or ended) before the debit arrived",
-}
-
-
-async def _update_instructions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    await session.execute(text(
-        "UPDATE ledger.debit_instruction i SET status = u.status, entry_id = coalesce(u.entry, i.entry_id),"
-        "  reason_code = coalesce(u.reason, i.reason_code), bank_reference = u.reference, result_at = now()"
-        " FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:entries AS bigint[]),"
-        "   CAST(:reasons AS text[]), CAST(:refs AS text[])) AS u(id, status, entry, reason, reference)"
-        " WHERE i.id = u.id"), {
-        "ids": [r["id"] for r in rows], "statuses": [r["status"] for r in rows], "entries": [r["entry"] for r in rows],
-        "reasons": [r["reason"] for r in rows], "refs": [r["reference"] for r in rows]})
-
-
-async def _settle(session: AsyncSession, paid: dict[tuple[int, int], Decimal]) -> None:
-    if not paid:
-        return
-    keys = sorted(paid)
-    await session.execute(text(
-        "UPDATE ledger.receivable r SET received = r.received + u.amount,"
-        "  status = CASE WHEN r.received + u.amount = r.amount THEN 'settled' ELSE r.status END,"
-        "  settled_at = CASE WHEN r.received + u.amount = r.amount THEN now() ELSE r.settled_at END"
-        " FROM unnest(CAST(:branches AS bigint[]), CAST(:ids AS bigint[]), CAST(:amounts AS numeric[]))"
-        "   AS u(branch_id, id, amount)"
-        " WHERE r.branch_id = u.branch_id AND r.id = u.id"),
-        {"branches": [k[0] for k in keys], "ids": [k[1] for k in keys], "amounts": [paid[k] for k in keys]})
+async def apply_results(session: AsyncSession, bank_code: str, results: list[Result], *,
+                        actor: str) -> reconcile.Applied:
+    """Apply results sent by API, in order (reconcile.py; the rules are bank_rules.classify)."""
+    bank = await _serialised(session, bank_code)
+    await reconcile.stage_results(session, results)
+    return await reconcile.apply_staged(session, bank_code=bank_code, branch_id=bank.branch_id, file_id=None,
+                                        actor=actor)
 
 
 def digest(content: bytes) -> str:
@@ -323,31 +130,29 @@ async def ingest_file(session: AsyncSession, bank_code: str, *, file_date: date,
                       actor: str) -> tuple[dict[str, Any], bool]:
     """Apply a reconciliation file once. A file with a broken line is refused whole, every broken line
     named; the same file again answers its first report. Returns (report, replayed)."""
-    await account(session, bank_code)
+    bank = await _serialised(session, bank_code)
     sha = digest(content)
     earlier = (await session.execute(select(ReconciliationFile.report).where(
         ReconciliationFile.bank_code == bank_code, ReconciliationFile.sha256 == sha))).scalar()
     if earlier is not None:
         return earlier, True
     try:
-        decoded = content.decode("utf-8-sig")
+        content.decode("utf-8")
     except UnicodeDecodeError:
         raise Unprocessable("the file is not UTF-8 text", code="reconciliation_file_invalid", field="body",
                             errors=[]) from None
-    results, errors = parse_reconciliation(decoded)
+    lines, errors = await reconcile.stage_file(session, content)
     if errors:
         raise Unprocessable(f"{len(errors)} line(s) of the file are broken; nothing was applied",
                             code="reconciliation_file_invalid", field="body", rejected_lines=len(errors),
                             errors=[_error(e) for e in errors[:MAX_ERRORS_LISTED]])
-    claimed = (await session.execute(insert(ReconciliationFile).values(
-        bank_code=bank_code, file_date=file_date, sha256=sha, lines=len(results), report={})
-        .on_conflict_do_nothing().returning(ReconciliationFile.id))).scalar()
-    if claimed is None:  # the same file, sent concurrently, was recorded first by the other request
-        raise Conflict("this file is being applied by another request; send it again to read its report",
-                       code="reconciliation_file_in_progress")
-    report, _ = await apply_results(session, bank_code, results, file_id=claimed, actor=actor)
-    body = {"file_id": claimed, "file_date": file_date.isoformat(), "lines": len(results), **report.as_dict()}
-    await session.execute(update(ReconciliationFile).where(ReconciliationFile.id == claimed).values(report=body))
+    file_id = (await session.execute(insert(ReconciliationFile).values(
+        bank_code=bank_code, file_date=file_date, sha256=sha, lines=lines, report={})
+        .returning(ReconciliationFile.id))).scalar_one()
+    applied = await reconcile.apply_staged(session, bank_code=bank_code, branch_id=bank.branch_id, file_id=file_id,
+                                           actor=actor)
+    body = {"file_id": file_id, "file_date": file_date.isoformat(), "lines": lines, **applied.report}
+    await session.execute(update(ReconciliationFile).where(ReconciliationFile.id == file_id).values(report=body))
     return body, False
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger_service.models import PLATFORM_TABLES, Account, JournalEntry, JournalPosting
 from ledger_service.postings import AccountInfo, Line, check_entry, guard_deltas
 from svckit.errors import Conflict, NotFound, Unprocessable
+from svckit.money import MINOR_UNITS
 from svckit.outbox import append_event
 from svckit.requestid import current_request_id
 
@@ -319,3 +320,108 @@ async def balances(session: AsyncSession, *, at: datetime | None, account: str |
              f" WHERE {where} GROUP BY account, currency ORDER BY account, currency")
     rows = (await session.execute(text(query), params)).all()
     return [Balance(r.account, r.currency, r.debits, r.credits) for r in rows]
+
+
+# --- Bulk posting from lines a caller wrote into a temporary table (e.g. a million-line bank file) --
+
+STAGE_LINES = "journal_stage_line"
+_CREATE_STAGE = text(
+    "CREATE TEMP TABLE journal_stage_line (n bigint GENERATED ALWAYS AS IDENTITY, entry_key integer NOT NULL,"
+    " account text NOT NULL, currency text NOT NULL, amount numeric NOT NULL, agent_id bigint, policy_id bigint,"
+    " customer_id bigint, receivable_id bigint) ON COMMIT DROP"
+)
+# The rules of postings.check_entry, set-based: the first broken one (by entry, then line).
+_STAGE_PROBLEMS = text(
+    "WITH units AS (SELECT * FROM unnest(CAST(:currencies AS text[]), CAST(:units AS integer[]))"
+    "   AS u(currency, units)),"
+    " lines AS (SELECT l.*, a.code IS NULL AS unknown, a.guard_by, u.units,"
+    "   row_number() OVER (PARTITION BY l.entry_key ORDER BY l.n) AS line FROM journal_stage_line l"
+    "   LEFT JOIN ledger.account a ON a.code = l.account LEFT JOIN units u ON u.currency = l.currency)"
+    " SELECT entry_key, problem, line FROM ("
+    "  SELECT entry_key, line, CASE"
+    "    WHEN units IS NULL THEN 'unknown_currency'"
+    "    WHEN amount = 0 THEN 'amount_not_positive'"
+    "    WHEN amount <> round(amount, units) THEN 'amount_too_precise'"
+    "    WHEN unknown THEN 'unknown_account'"
+    "    WHEN guard_by = 'agent' AND agent_id IS NULL OR guard_by = 'customer' AND customer_id IS NULL"
+    "      OR guard_by = 'policy' AND policy_id IS NULL THEN 'subledger_required' END AS problem FROM lines"
+    "  UNION ALL SELECT entry_key, 0, 'entry_too_short' FROM lines GROUP BY entry_key HAVING count(*) < 2"
+    "  UNION ALL SELECT entry_key, 0, 'entry_unbalanced' FROM lines GROUP BY entry_key, currency"
+    "    HAVING sum(amount) <> 0) p"
+    " WHERE problem IS NOT NULL ORDER BY entry_key, line LIMIT 1"
+)
+_POST_STAGED = text(
+    "WITH input AS MATERIALIZED ("
+    "  SELECT nextval('ledger.journal_entry_id_seq') AS id, i.*"
+    "  FROM unnest(CAST(:keys AS integer[]), CAST(:branches AS bigint[]), CAST(:kinds AS text[]),"
+    "    CAST(:descriptions AS text[]), CAST(:effective AS date[]), CAST(:sources AS text[]))"
+    "    AS i(key, branch_id, kind, description, effective_on, source)),"
+    " e AS ("
+    "  INSERT INTO ledger.journal_entry (id, branch_id, kind, description, effective_on, source, actor, request_id)"
+    "  OVERRIDING SYSTEM VALUE SELECT id, branch_id, kind, description, effective_on, source, :actor, :request_id"
+    "  FROM input ORDER BY key"
+    "  ON CONFLICT (branch_id, source) WHERE source IS NOT NULL DO NOTHING RETURNING id, branch_id, posted_at),"
+    " posted AS (SELECT input.key, e.id, e.branch_id, e.posted_at FROM e JOIN input USING (id)),"
+    " lines AS (SELECT posted.*, l.*, row_number() OVER (PARTITION BY l.entry_key ORDER BY l.n) AS line_no"
+    "  FROM journal_stage_line l JOIN posted ON posted.key = l.entry_key),"
+    " p AS ("
+    "  INSERT INTO ledger.journal_posting (branch_id, entry_id, line_no, account, currency, amount, agent_id,"
+    "    policy_id, customer_id, receivable_id, posted_at)"
+    "  SELECT branch_id, id, line_no, account, currency, amount, agent_id, policy_id, customer_id, receivable_id,"
+    "    posted_at FROM lines),"
+    " g AS ("
+    "  INSERT INTO ledger.guarded_balance AS b (account, currency, subledger_id, balance)"
+    "  SELECT l.account, l.currency, CASE a.guard_by WHEN 'branch' THEN l.branch_id WHEN 'agent' THEN l.agent_id"
+    "    WHEN 'customer' THEN l.customer_id ELSE l.policy_id END,"
+    "    sum(l.amount * CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END)"
+    "  FROM lines l JOIN ledger.account a ON a.code = l.account AND a.guarded"
+    "  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    "  ON CONFLICT (account, currency, subledger_id) DO UPDATE SET balance = b.balance + EXCLUDED.balance)"
+    " SELECT key, id FROM posted"
+)
+# Guarded balances may only grow through a staged posting (then no order between entries matters).
+_STAGE_FALLING = text(
+    "SELECT 1 FROM journal_stage_line l JOIN ledger.account a ON a.code = l.account AND a.guarded"
+    " WHERE l.amount * CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END < 0 LIMIT 1"
+)
+
+
+@dataclass(frozen=True)
+class StagedEntry:
+    """An entry whose lines are rows of `journal_stage_line` with this `key`."""
+
+    key: int
+    branch_id: int
+    kind: str
+    description: str
+    effective_on: date
+    source: str
+
+
+async def open_stage(session: AsyncSession) -> str:
+    """A fresh temporary table for the caller's lines (signed amounts, debits positive); dropped at commit."""
+    await session.execute(text("DROP TABLE IF EXISTS journal_stage_line"))
+    await session.execute(_CREATE_STAGE)
+    return STAGE_LINES
+
+
+async def post_staged(session: AsyncSession, entries: Sequence[StagedEntry], *, actor: str) -> dict[int, int]:
+    """Post entries whose lines the caller wrote into the stage by SQL, for bulk work too large to pass
+    through Python line by line. The rules are `post`'s, checked set-based (a refusal names
+    `entries[key]`); a source already posted is skipped (its key is absent from the answer); guarded
+    balances may only grow this way. Returns each posted entry's id by key."""
+    if not entries:
+        return {}
+    problem = (await session.execute(_STAGE_PROBLEMS, {
+        "currencies": list(MINOR_UNITS), "units": list(MINOR_UNITS.values())})).one_or_none()
+    if problem is not None:
+        raise Unprocessable(f"staged entry {problem.entry_key} breaks the rule {problem.problem}",
+                            code=problem.problem, field=f"entries[{problem.entry_key}].postings")
+    if (await session.execute(_STAGE_FALLING)).first() is not None:
+        raise ValueError("a staged posting may only grow guarded balances; post it with post_many")
+    rows = (await session.execute(_POST_STAGED, {
+        "keys": [e.key for e in entries], "branches": [e.branch_id for e in entries],
+        "kinds": [e.kind for e in entries], "descriptions": [e.description for e in entries],
+        "effective": [e.effective_on for e in entries], "sources": [e.source for e in entries],
+        "actor": actor, "request_id": current_request_id()})).all()
+    return {int(r.key): int(r.id) for r in rows}

@@ -26,7 +26,6 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
-    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -154,7 +153,7 @@ class JournalPosting(Base):
 
     branch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    line_no: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
     account: Mapped[str] = mapped_column(ForeignKey("account.code"))
     currency: Mapped[str] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(AMOUNT)

@@ -165,10 +165,10 @@ async def results(session: SessionDep, caller: CallerDep, code: BankCode,
         raise Unprocessable(f"{len(unknown)} result(s) name an instruction that was never sent to this bank",
                             code="instruction_unknown", field=f"results[{first}].instruction_id",
                             instructions=sorted(str(u) for u in unknown))
-    report, dispositions = await bank.apply_results(session, code, incoming, file_id=None, actor=_actor(caller))
-    return ResultsReport(**report.as_dict(), items=[
+    applied = await bank.apply_results(session, code, incoming, actor=_actor(caller))
+    return ResultsReport(**applied.report, items=[
         ResultOutcome(instruction_id=r.instruction_id, disposition=d)
-        for r, d in zip(body.results, dispositions, strict=True)])
+        for r, d in zip(body.results, applied.dispositions, strict=True)])
 
 
 def _actor(caller: Caller) -> str:

@@ -6,6 +6,8 @@ postings, one set-based query over the statement's new rows (a transition table)
 - an entry whose new postings do not balance per currency;
 - postings added to an entry that already had some (an entry is written whole, once);
 and at the end of every statement that writes entries, an entry with fewer than two postings.
+A posting's line number becomes an integer: a bank file's one entry per branch can have a million lines.
+
 So an entry and its postings must be written by one statement (the journal's single INSERT … WITH
 does exactly that); anything else is refused at once, not at commit.
 
@@ -23,6 +25,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.execute("ALTER TABLE ledger.journal_posting ALTER COLUMN line_no TYPE integer")
     op.execute("DROP TRIGGER balanced ON ledger.journal_entry")
     op.execute("DROP FUNCTION ledger.check_entry_balanced()")
     op.execute("""
@@ -66,6 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE ledger.journal_posting ALTER COLUMN line_no TYPE smallint")
     op.execute("DROP TRIGGER complete ON ledger.journal_entry")
     op.execute("DROP TRIGGER balanced ON ledger.journal_posting")
     op.execute("DROP FUNCTION ledger.check_entries_complete()")
