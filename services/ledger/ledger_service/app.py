@@ -39,7 +39,7 @@ def org_follower(settings: LedgerSettings, transport: httpx.AsyncBaseTransport |
 def create_app(settings: LedgerSettings | None = None, database: Database | None = None,
                org_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     settings = settings or LedgerSettings()
-    return create_service_app(
+    app = create_service_app(
         service="ledger",
         schema=SCHEMA,
         settings=settings,
@@ -51,3 +51,5 @@ def create_app(settings: LedgerSettings | None = None, database: Database | None
         database=database,
         workers=[org_follower(settings, org_transport)] if settings.org_url else [],
     )
+    app.state.settings = settings
+    return app

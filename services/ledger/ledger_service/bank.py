@@ -126,10 +126,12 @@ def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-async def ingest_file(session: AsyncSession, bank_code: str, *, file_date: date, content: bytes,
-                      actor: str) -> tuple[dict[str, Any], bool]:
+async def ingest_file(session: AsyncSession, bank_code: str, *, file_date: date, content: bytes, actor: str,
+                      timeout_s: int) -> tuple[dict[str, Any], bool]:
     """Apply a reconciliation file once. A file with a broken line is refused whole, every broken line
     named; the same file again answers its first report. Returns (report, replayed)."""
+    # A million lines take longer than a request may; this transaction only.
+    await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_s)}s'"))
     bank = await _serialised(session, bank_code)
     sha = digest(content)
     earlier = (await session.execute(select(ReconciliationFile.report).where(

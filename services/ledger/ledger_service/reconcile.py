@@ -169,7 +169,8 @@ def _message(field: str, detail: str) -> str:
 async def apply_staged(session: AsyncSession, *, bank_code: str, branch_id: int, file_id: int | None,
                        actor: str) -> Applied:
     """Judge and apply the staged lines of one submission of `bank_code` (whose money lands in
-    `branch_id` when it matches nothing)."""
+    `branch_id` when it matches nothing). A file's report leaves out the line-by-line dispositions
+    (they are kept in ledger.bank_result)."""
     await session.execute(_LOCK, {"bank": bank_code})
     await _run(session, _CLASSIFY, {"bank": bank_code})
     await session.execute(text(
@@ -182,7 +183,7 @@ async def apply_staged(session: AsyncSession, *, bank_code: str, branch_id: int,
         {"bank": bank_code, "file": file_id})
     entries = await _book(session, bank_code, actor)
     await _write_effects(session, bank_code, entries)
-    return await _report(session)
+    return await _report(session, by_line=file_id is None)
 
 
 async def _book(session: AsyncSession, bank_code: str, actor: str) -> dict[tuple[str, int], int]:
@@ -278,7 +279,7 @@ DETAILS = {
 }
 
 
-async def _report(session: AsyncSession) -> Applied:
+async def _report(session: AsyncSession, *, by_line: bool) -> Applied:
     totals = (await session.execute(text(
         "SELECT count(*) AS results, count(*) FILTER (WHERE disposition = 'applied') AS applied,"
         "  count(*) FILTER (WHERE disposition = 'failed') AS failed,"
@@ -287,7 +288,8 @@ async def _report(session: AsyncSession) -> Applied:
         "  coalesce(sum(amount) FILTER (WHERE disposition = 'applied'), 0) AS applied_amount,"
         "  coalesce(sum(amount) FILTER (WHERE disposition = ANY(CAST(:held AS text[])) AND outcome = 'success'), 0)"
         "    AS suspense_amount FROM bank_out"), {"held": sorted(EXCEPTIONS)})).one()
-    dispositions = list((await session.execute(text("SELECT disposition FROM bank_out ORDER BY line_no"))).scalars())
+    dispositions = list((await session.execute(text("SELECT disposition FROM bank_out ORDER BY line_no"))).scalars()
+                        ) if by_line else []
     report = {k: (str(v) if k.endswith("amount") else int(v)) for k, v in totals._mapping.items()}
     return Applied(report, dispositions)
 

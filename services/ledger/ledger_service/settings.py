@@ -13,6 +13,8 @@ class LedgerSettings(ServiceSettings):
     # A bank's daily reconciliation file can hold a million lines (~100 MB). The ledger is reached only
     # through the gateway, which keeps its own, smaller limit for people's requests.
     max_body_bytes: int = 300 * 1024 * 1024
+    reconciliation_timeout_s: int = Field(default=600, gt=0, description="Statement timeout while a bank's "
+                                          "reconciliation file is applied (a batch job, unlike a request)")
     org_url: str | None = Field(default=None, description="Internal URL of org, whose change feed keeps the "
                                 "ledger's copy of the organisation (data scope); none: no copy is kept")
     org_poll_seconds: float = Field(default=1.0, gt=0, description="Pause between polls when org has nothing new")

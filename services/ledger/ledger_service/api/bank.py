@@ -18,6 +18,7 @@ from ledger_service.api.deps import PageDep
 from ledger_service.bank_rules import HEADER, REASON_CODES, Result
 from ledger_service.models import DebitBatch, DebitInstruction
 from ledger_service.schemas import Schema, no_float
+from ledger_service.settings import LedgerSettings
 from svckit.errors import Unprocessable
 from svckit.internal_auth import Caller, CallerDep, require_roles
 from svckit.money import CurrencyCode
@@ -187,6 +188,7 @@ async def reconciliation_file(request: Request, session: SessionDep, caller: Cal
     lines is refused with every broken line named; the same file sent again answers its first report."""
     if request.headers.get("content-type", "").split(";")[0].strip() not in ("text/csv", "text/plain"):
         raise Unprocessable("send the file as text/csv", code="unsupported_media_type", field="header.content-type")
+    settings: LedgerSettings = request.app.state.settings
     report, replayed = await bank.ingest_file(session, code, file_date=file_date, content=await request.body(),
-                                              actor=_actor(caller))
+                                              actor=_actor(caller), timeout_s=settings.reconciliation_timeout_s)
     return {**report, "replayed": replayed}
