@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, func, literal, select, text, update
-from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -102,7 +101,11 @@ class AgingRow:
 async def aging(session: AsyncSession, *, on: date, group_by: str, bounds: Sequence[int],
                 where: ColumnElement[bool]) -> list[AgingRow]:
     """Outstanding open premium per group: not yet due, due but within the deadline, then by days past
-    the deadline in the rule's buckets. `where` is the caller's scope condition."""
+    the deadline in the rule's buckets. `where` is the caller's scope condition.
+
+    A sum over no receivable comes back NULL and is answered as 0 here: most groups have nothing in
+    most columns, and a NULL costs nothing to send and decode (1,000,000 receivables by agent are
+    70,000 rows of seven amounts)."""
     r, d = Receivable, DIRECTORY.agents
     key: ColumnElement[Any] = {"agent": r.agent_id, "institution": r.institution_id, "team": d.c.team_id,
            "all": literal(None, BigInteger)}[group_by].label("group_id")
@@ -110,18 +113,24 @@ async def aging(session: AsyncSession, *, on: date, group_by: str, bounds: Seque
     late = literal(on) - r.deadline_on
 
     def owed(condition: ColumnElement[bool]) -> ColumnElement[Decimal]:
-        return func.coalesce(func.sum(left).filter(condition), 0)
+        return func.sum(left).filter(condition)
 
     edges = list(zip([0, *bounds], [*bounds, None], strict=True))
     buckets = [owed(and_(late > lo, late <= hi) if hi is not None else late > lo) for lo, hi in edges]
-    query = (select(key, r.currency, owed(r.due_on > on).label("not_due"),
-                    owed(and_(r.due_on <= on, r.deadline_on >= on)).label("within_deadline"),
-                    array(buckets).label("buckets"), func.count().label("receivables"))
-             .select_from(r).outerjoin(d, d.c.agent_id == r.agent_id)
-             .where(r.status == "open", where).group_by(key, r.currency).order_by(key.asc().nulls_first(), r.currency))
-    rows = (await session.execute(query)).all()
-    return [AgingRow(row.group_id, row.currency, row.not_due, row.within_deadline, list(row.buckets), row.receivables)
-            for row in rows]
+    query = (select(key, r.currency, owed(r.due_on > on), owed(and_(r.due_on <= on, r.deadline_on >= on)),
+                    *buckets, func.count())
+             .select_from(r).where(r.status == "open", where).group_by(key, r.currency)
+             .order_by(key.asc().nulls_first(), r.currency))
+    if group_by == "team":
+        query = query.outerjoin(d, d.c.agent_id == r.agent_id)
+    connection = await session.connection()  # plain rows, without the ORM's loading
+    rows = (await connection.execute(query)).all()
+    return [AgingRow(group_id, currency, _ZERO if not_due is None else not_due,
+                     _ZERO if within is None else within, [_ZERO if b is None else b for b in owed_by_age], count)
+            for group_id, currency, not_due, within, *owed_by_age, count in rows]
+
+
+_ZERO = Decimal(0)  # what coalesce(sum(...), 0) answered: the integer 0, rendered "0"
 
 
 async def outstanding_at(session: AsyncSession, period_end: date, agent_ids: Sequence[int] | None,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Query
+from fastapi import Query, Response
 from sqlalchemy import Select, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger_service import access, receipts, receivables, rules
 from ledger_service.api.deps import AsOf, PageDep, ScopeDep
 from ledger_service.models import DIRECTORY, Receivable
-from ledger_service.schemas import AgingRead, AgingRowRead, OutstandingRead, ReceivableRead
+from ledger_service.schemas import AgingRead, OutstandingRead, ReceivableRead
 from svckit.errors import Forbidden
 from svckit.pagination import Page, PageParams, keyset, page_of
 from svckit.routing import SessionDep, service_router
@@ -73,16 +73,19 @@ async def overdue(
 async def aging(
     session: SessionDep, scope: ScopeDep, on: AsOf,
     group_by: Annotated[Literal["agent", "team", "institution", "all"], Query()] = "institution",
-) -> AgingRead:
+) -> Response:
     """Outstanding premium by age on the date: not yet due, within the deadline, then past it in the
     buckets of the aging rule in force."""
     rule = await rules.in_force(session, rules.AgingBuckets, on)
     rows = await receivables.aging(session, on=on, group_by=group_by, bounds=rule.bounds,
                                    where=access.condition(scope, Receivable.agent_id, Receivable.institution_id))
     labels = rule.labels()
-    return AgingRead(on=on, group_by=group_by, buckets=labels, rows=[AgingRowRead(
-        group_id=r.group_id, currency=r.currency, not_due=r.not_due, within_deadline=r.within_deadline,
-        overdue=dict(zip(labels, r.buckets, strict=True)), receivables=r.receivables) for r in rows])
+    # By agent, tens of thousands of rows: validated in one pass over plain rows rather than row by row,
+    # and answered as the JSON FastAPI would render, without validating it all a second time.
+    read = AgingRead.model_validate({"on": on, "group_by": group_by, "buckets": labels, "rows": [{
+        "group_id": r.group_id, "currency": r.currency, "not_due": r.not_due, "within_deadline": r.within_deadline,
+        "overdue": dict(zip(labels, r.buckets, strict=True)), "receivables": r.receivables} for r in rows]})
+    return Response(read.model_dump_json(), media_type="application/json")
 
 
 @router.get("/outstanding", response_model=list[OutstandingRead])
