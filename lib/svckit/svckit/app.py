@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,20 @@ from svckit.settings import ServiceSettings
 Worker = Callable[[ServiceKit, asyncio.Event], Coroutine[Any, Any, None]]
 
 
+# Python collects its youngest objects every 700 allocations by default, and with them, every tenth
+# and hundredth time, everything older: a service holds a few hundred thousand long-lived objects
+# (routes, models, metadata), so a request that builds tens of thousands of objects (a 10,000-line
+# settlement, an aging report by agent) spent up to half its CPU in the collector. Collecting young
+# objects every 50,000 allocations instead costs a few megabytes at most.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Set the process's collector thresholds for a service (idempotent)."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def create_service_app(
     *, service: str, schema: str, settings: ServiceSettings, tables: PlatformTables, alembic_ini: Path,
     routers: Sequence[APIRouter], description: str, version: str = "0.1.0", database: Database | None = None,
@@ -39,6 +54,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service, settings.log_level)
+        tune_gc()
         db = database or Database.connect(
             settings.database_url, schema=schema, pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow, statement_timeout_ms=settings.db_statement_timeout_ms,

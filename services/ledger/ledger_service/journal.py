@@ -50,7 +50,7 @@ _POST_HEAD = (
     "    policy_id, customer_id, receivable_id, posted_at)"
     "  SELECT posted.branch_id, posted.id, l.line_no, l.account, l.currency, l.amount, l.agent_id, l.policy_id,"
     "    l.customer_id, l.receivable_id, posted.posted_at"
-    "  FROM unnest(CAST(:line_entries AS bigint[]), CAST(:line_nos AS smallint[]), CAST(:accounts AS text[]),"
+    "  FROM unnest(CAST(:line_entries AS bigint[]), CAST(:line_nos AS integer[]), CAST(:accounts AS text[]),"
     "    CAST(:currencies AS text[]), CAST(:amounts AS numeric[]), CAST(:agents AS bigint[]),"
     "    CAST(:policies AS bigint[]), CAST(:customers AS bigint[]), CAST(:receivables AS bigint[]))"
     "    AS l(entry_n, line_no, account, currency, amount, agent_id, policy_id, customer_id, receivable_id)"
