@@ -127,11 +127,13 @@ def digest(content: bytes) -> str:
 
 
 async def ingest_file(session: AsyncSession, bank_code: str, *, file_date: date, content: bytes, actor: str,
-                      timeout_s: int) -> tuple[dict[str, Any], bool]:
+                      timeout_s: int, work_mem_mb: int) -> tuple[dict[str, Any], bool]:
     """Apply a reconciliation file once. A file with a broken line is refused whole, every broken line
     named; the same file again answers its first report. Returns (report, replayed)."""
-    # A million lines take longer than a request may; this transaction only.
+    # A million lines take longer than a request may, and sort more than a request does: for this
+    # transaction only.
     await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_s)}s'"))
+    await session.execute(text(f"SET LOCAL work_mem = '{int(work_mem_mb)}MB'"))
     bank = await _serialised(session, bank_code)
     sha = digest(content)
     earlier = (await session.execute(select(ReconciliationFile.report).where(

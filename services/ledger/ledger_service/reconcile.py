@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger_service import journal
 from ledger_service.bank_rules import EXCEPTIONS, HEADER, REASON_CODES, LineError, Result
+from svckit.errors import Conflict
 from svckit.money import MINOR_UNITS
 from svckit.requestid import current_request_id
 
@@ -56,23 +58,41 @@ _RAW_PROBLEMS = text(
     "   CASE WHEN fields <> 7 THEN format('expected 7 fields, found %s', fields) ELSE '' END AS message, fields"
     "  FROM t) p WHERE field IS NOT NULL ORDER BY line_no"
 )
+_RULES = {"currencies": list(MINOR_UNITS), "units": list(MINOR_UNITS.values()), "reasons": sorted(REASON_CODES)}
+# What the casts do not check, on the typed lines: clean when every non-blank line was staged and
+# breaks no rule (the same rules as _RAW_PROBLEMS).
+_STAGED_PROBLEMS = text(
+    "SELECT (SELECT count(*) FROM bank_in) AS lines,"
+    " (SELECT count(*) FROM bank_in) = (SELECT count(*) FROM bank_raw"
+    "   WHERE line_no > 1 AND coalesce(btrim(line, E' \\r'), '') <> '')"
+    " AND NOT EXISTS (SELECT 1 FROM bank_in b"
+    "   LEFT JOIN unnest(CAST(:currencies AS text[]), CAST(:units AS integer[])) AS u(currency, units)"
+    "   ON u.currency = b.currency"
+    "   WHERE u.units IS NULL OR b.amount <= 0 OR b.amount <> round(b.amount, u.units)"
+    "   OR b.bank_reference = '' OR length(b.bank_reference) > 100 OR b.outcome NOT IN ('success', 'failure')"
+    "   OR b.outcome = 'failure' AND (b.reason_code IS NULL OR b.reason_code <> ALL(CAST(:reasons AS text[])))"
+    "   OR b.outcome = 'success' AND b.reason_code IS NOT NULL) AS ok"
+)
 _RAW_TO_STAGE = text(
     "INSERT INTO bank_in SELECT line_no, CAST(nullif(btrim(v[1]), '') AS uuid), btrim(v[2]),"
     " CAST(btrim(v[3]) AS date), CAST(btrim(v[4]) AS numeric), btrim(v[5]), btrim(v[6]),"
     " nullif(btrim(btrim(v[7]), E'\\r'), '')"
     " FROM (SELECT line_no, string_to_array(line, ',') AS v FROM bank_raw"
     "       WHERE line_no > 1 AND coalesce(btrim(line, E' \\r'), '') <> '') f"
+    " WHERE cardinality(v) = 7 AND btrim(v[3]) ~ '^\\d{4}-\\d{2}-\\d{2}$' AND btrim(v[4]) ~ '^[0-9.]+$'"
 )
 _RESULTS_TO_STAGE = text(
     "INSERT INTO bank_in SELECT * FROM unnest(CAST(:lines AS integer[]), CAST(:ids AS uuid[]), CAST(:refs AS text[]),"
     " CAST(:days AS date[]), CAST(:amounts AS numeric[]), CAST(:currencies AS text[]), CAST(:outcomes AS text[]),"
     " CAST(:reasons AS text[]))"
 )
-# The instructions and premiums the lines name are locked (in one order) before they are judged.
-_LOCK = text(
-    "SELECT 1 FROM ledger.debit_instruction i JOIN ledger.receivable r"
-    "  ON r.branch_id = i.branch_id AND r.id = i.receivable_id"
-    " WHERE i.bank_code = :bank AND i.id IN (SELECT instruction_id FROM bank_in) ORDER BY i.id FOR UPDATE OF i, r"
+_SETTLE = text(
+    "UPDATE ledger.receivable r SET received = r.received + p.amount,"
+    "  status = CASE WHEN r.received + p.amount = r.amount THEN 'settled' ELSE r.status END,"
+    "  settled_at = CASE WHEN r.received + p.amount = r.amount THEN now() ELSE r.settled_at END"
+    " FROM (SELECT branch_id, receivable_id, sum(amount) AS amount FROM bank_out WHERE disposition = 'applied'"
+    "       GROUP BY branch_id, receivable_id) p"
+    " WHERE r.branch_id = p.branch_id AND r.id = p.receivable_id"
 )
 # bank_rules.classify, for every line at once (see there for the rules).
 _CLASSIFY = (
@@ -147,14 +167,23 @@ async def stage_file(session: AsyncSession, content: bytes) -> tuple[int, list[L
     header = (await session.execute(text("SELECT line FROM bank_raw WHERE line_no = 1"))).scalar()
     if header is None or tuple(h.strip() for h in header.split(",")) != HEADER:
         return 0, [LineError(1, "header", "the first line must be: " + ",".join(HEADER))]
-    rows = (await session.execute(_RAW_PROBLEMS, {
-        "currencies": list(MINOR_UNITS), "units": list(MINOR_UNITS.values()), "reasons": sorted(REASON_CODES)})).all()
-    errors = [LineError(r.line_no, r.field, _message(r.field, r.message)) for r in rows]
-    if errors:
-        return 0, errors
+    # Most files are clean: cast every line at once and check the rest on typed columns; only when
+    # that finds something does the line-by-line report run.
     await _run(session, _STAGE)
-    await session.execute(_RAW_TO_STAGE)
-    return int((await session.execute(text("SELECT count(*) FROM bank_in"))).scalar_one()), []
+    try:
+        async with session.begin_nested():
+            await session.execute(_RAW_TO_STAGE)
+            clean = (await session.execute(_STAGED_PROBLEMS, _RULES)).one()
+            if not clean.ok:
+                raise _Broken
+    except (_Broken, DBAPIError):
+        rows = (await session.execute(_RAW_PROBLEMS, _RULES)).all()
+        return 0, [LineError(r.line_no, r.field, _message(r.field, r.message)) for r in rows]
+    return int(clean.lines), []
+
+
+class _Broken(Exception):
+    """Something in the file needs the line-by-line report."""
 
 
 def _message(field: str, detail: str) -> str:
@@ -171,7 +200,6 @@ async def apply_staged(session: AsyncSession, *, bank_code: str, branch_id: int,
     """Judge and apply the staged lines of one submission of `bank_code` (whose money lands in
     `branch_id` when it matches nothing). A file's report leaves out the line-by-line dispositions
     (they are kept in ledger.bank_result)."""
-    await session.execute(_LOCK, {"bank": bank_code})
     await _run(session, _CLASSIFY, {"bank": bank_code})
     await session.execute(text(
         "UPDATE bank_out SET branch_booked = coalesce(branch_id, :branch)"), {"branch": branch_id})
@@ -240,13 +268,16 @@ async def _write_effects(session: AsyncSession, bank_code: str, entries: dict[tu
         " FROM bank_out o LEFT JOIN bank_booked k ON k.kind = 'bank_debit' AND k.branch_id = o.branch_booked"
         "   AND o.disposition = 'applied'"
         " WHERE i.id = o.instruction_id AND o.k = 1 AND NOT o.seen AND NOT o.unknown AND o.s0 = 'pending'"))
-    await session.execute(text(
-        "UPDATE ledger.receivable r SET received = r.received + p.amount,"
-        "  status = CASE WHEN r.received + p.amount = r.amount THEN 'settled' ELSE r.status END,"
-        "  settled_at = CASE WHEN r.received + p.amount = r.amount THEN now() ELSE r.settled_at END"
-        " FROM (SELECT branch_id, receivable_id, sum(amount) AS amount FROM bank_out WHERE disposition = 'applied'"
-        "       GROUP BY branch_id, receivable_id) p"
-        " WHERE r.branch_id = p.branch_id AND r.id = p.receivable_id"))
+    try:
+        async with session.begin_nested():
+            await session.execute(_SETTLE)
+    except IntegrityError:
+        # A premium was paid some other way (a cashier, finance) while these lines were judged: the
+        # receivable's own check refused to be overpaid. Nothing is applied; sent again, the lines are
+        # judged on what is now true.
+        raise Conflict("a premium these results pay was paid meanwhile by other means; send them again",
+                       code="concurrent_payment") from None
+
     await session.execute(text(
         "INSERT INTO ledger.bank_exception (bank_code, branch_id, kind, instruction_id, result_id, amount, currency,"
         "  in_suspense, suspense_entry_id, detail)"

@@ -15,6 +15,8 @@ class LedgerSettings(ServiceSettings):
     max_body_bytes: int = 300 * 1024 * 1024
     reconciliation_timeout_s: int = Field(default=600, gt=0, description="Statement timeout while a bank's "
                                           "reconciliation file is applied (a batch job, unlike a request)")
+    reconciliation_work_mem_mb: int = Field(default=256, gt=0, description="PostgreSQL work_mem while a file "
+                                            "is applied (its million lines are sorted and grouped)")
     org_url: str | None = Field(default=None, description="Internal URL of org, whose change feed keeps the "
                                 "ledger's copy of the organisation (data scope); none: no copy is kept")
     org_poll_seconds: float = Field(default=1.0, gt=0, description="Pause between polls when org has nothing new")

@@ -9,6 +9,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from ledger_service.bank_rules import parse_reconciliation
 from svckit.scope import DataScope
 from svckit.testing.asgi import internal_headers
 from svckit.testing.responses import ok, problem
@@ -149,3 +150,25 @@ async def _receivable_of(stack: Stack, policy: dict[str, Any]) -> int:
     events = ok(await stack.ledger.get("/internal/feed", params={"limit": 1000}))["events"]
     return int(next(e["payload"]["receivable_id"] for e in events
                     if e["type"] == "receivable.created" and e["payload"]["policy_id"] == policy["id"]))
+
+
+async def test_a_broken_file_is_reported_line_by_line_as_the_rules_read_it(stack: Stack) -> None:
+    """The database's check of a file names the same lines and fields as bank_rules.parse_reconciliation."""
+    c, _ = await people(stack)
+    code = f"chk{secrets.token_hex(2)}"
+    cashier = stack.as_user(DataScope(institutions=frozenset({c.branch})), "finance")
+    ok(await stack.ledger.put(f"/v1/bank-accounts/{code}", headers=cashier, json={"name": "x", "branch_id": c.branch}))
+    some = str(uuid.uuid4())
+    content = (HEADER + "not-a-uuid,B1,2026-11-30,1.00,CNY,success,\n"
+               + line(some, "B2", "1.00").replace("2026-11-30", "30/11/2026")
+               + line(some, "B3", "1.001") + line(some, "B4", "1.00", "failure")
+               + f"{some},B5,2026-11-30,1.00,CNY\n" + line(some, "B6", "-1.00") + line(some, "B7", "1.00", "maybe")
+               + line(some, "B8", "1.00", "success", "account_closed") + line(some, "", "1.00")
+               + line(some, "B9", "1.00").replace("CNY", "XYZ") + line(some, "B10", "2.00", "failure", "no_idea")
+               + line(some, "B11", "1.00") + "\n" + line(some, "B12", "1.00").replace("2026-11-30", "2026-02-30"))
+    refused = problem(await upload(stack, code, content), 422, "reconciliation_file_invalid")
+    _, expected = parse_reconciliation(content)
+    assert [(e["line"], e["field"]) for e in refused["errors"]] == [(e.line, e.field) for e in expected]
+    assert refused["rejected_lines"] == len(expected) == 12
+    problem(await upload(stack, code, "id,amount\n" + line(some, "B1", "1.00")), 422, "reconciliation_file_invalid")
+    assert ok(await stack.ledger.get("/v1/bank-exceptions", headers=cashier))["items"] == []  # nothing applied

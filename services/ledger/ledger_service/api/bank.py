@@ -190,5 +190,6 @@ async def reconciliation_file(request: Request, session: SessionDep, caller: Cal
         raise Unprocessable("send the file as text/csv", code="unsupported_media_type", field="header.content-type")
     settings: LedgerSettings = request.app.state.settings
     report, replayed = await bank.ingest_file(session, code, file_date=file_date, content=await request.body(),
-                                              actor=_actor(caller), timeout_s=settings.reconciliation_timeout_s)
+                                              actor=_actor(caller), timeout_s=settings.reconciliation_timeout_s,
+                                              work_mem_mb=settings.reconciliation_work_mem_mb)
     return {**report, "replayed": replayed}
