@@ -1,6 +1,9 @@
 """What a bank's answer means, as plain functions: the reconciliation file's format, and how each
 result is classified against what the ledger knows of its instruction. Tested without a database.
 
+These are the statement of the rules. The ledger applies them set-based, in SQL (reconcile.py), so
+that a million lines take seconds; the tests hold the SQL to these functions, line for line.
+
 Reconciliation file 对账文件 (CSV, UTF-8, one header line, comma-separated, one result per line):
 
     instruction_id,bank_reference,value_date,amount,currency,outcome,reason_code
