@@ -183,14 +183,16 @@ async def _post(session: AsyncSession, entries: Sequence[NewEntry], actor: str,
     guarded = [(n, *d) for n in todo for d in deltas[n]]
     falling = any(d[4] < 0 for d in guarded)
     params = _params(entries, todo, guarded, actor)
+    connection = await session.connection()  # the statements are text: no ORM in the way
     if not guarded:
-        rows = (await session.execute(POST, params)).all()
+        rows = (await connection.execute(POST, params)).all()
         return _answer(len(entries), todo, rows)
     if not falling:
-        rows = (await session.execute(POST_GROWING, params)).all()
+        rows = (await connection.execute(POST_GROWING, params)).all()
         return _answer(len(entries), todo, rows)
     async with session.begin_nested():  # a refusal rolls back to here: nothing of the batch is left
-        rows = (await session.execute(POST_OPENING, params)).all()
+        connection = await session.connection()  # (this is what emits the savepoint)
+        rows = (await connection.execute(POST_OPENING, params)).all()
         posted = {todo[r.n - 1] for r in rows}
         moves = [(n, (a, c, s), d) for n, a, c, s, d in guarded if n in posted]
         await _move_guards(session, moves, name)
