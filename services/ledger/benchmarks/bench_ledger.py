@@ -385,7 +385,7 @@ async def interactive(ctx: BenchContext, conn: asyncpg.Connection, org: Org, por
 # Batches: a settlement run's payables over HTTP, and journal.post_many in-process.
 
 BATCH = int(os.environ.get("BENCH_LEDGER_BATCH", "10000"))
-TRIGGERS = (("journal_posting", "balanced"), ("journal_entry", "complete"))
+TRIGGERS = (("journal_posting", "balanced"), ("journal_posting", "refer"), ("journal_entry", "complete"))
 
 
 def settlement(rng: random.Random, org: Org) -> dict[str, Any]:

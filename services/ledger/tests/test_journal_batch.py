@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ledger_service import journal
@@ -305,3 +306,27 @@ async def test_concurrent_retries_of_a_run_post_each_payable_once(stack: Stack) 
     assert sorted(r["status"] for rs in results for r in rs).count("posted") == 4
     assert len({(r["agent_id"], r["payable_id"], r["entry_id"]) for rs in results for r in rs}) == 4
 
+
+
+async def test_the_database_refuses_a_posting_without_its_entry_or_account(stack: Stack) -> None:
+    """What the per-row foreign keys refused, the set-based `refer` trigger refuses."""
+    branch = ids()
+    entry = ("WITH e AS (INSERT INTO ledger.journal_entry (branch_id, kind, description, effective_on, actor)"
+             " VALUES (:b, 'manual', 'x', '2026-11-30', 'test') RETURNING branch_id, id)"
+             " INSERT INTO ledger.journal_posting (branch_id, entry_id, line_no, account, currency, amount)"
+             " SELECT e.branch_id, e.id, v.n, v.account, 'CNY', v.amount FROM e,"
+             " (VALUES (1, 'bank', 5.00), (2, CAST(:credit AS text), -5.00)) AS v(n, account, amount)")
+    orphans = ("INSERT INTO ledger.journal_posting (branch_id, entry_id, line_no, account, currency, amount)"
+               " VALUES (:b, 1, 1, 'bank', 'CNY', 5.00), (:b, 1, 2, 'premium_income', 'CNY', -5.00)")
+    for statement, refusal in ((entry, "not in the chart"), (orphans, "does not exist")):
+        async with stack.ledger_engine.connect() as conn:
+            with pytest.raises(DBAPIError, match=refusal):
+                await conn.execute(text(statement), {"b": branch, "credit": "no_such_account"})
+    async with stack.ledger_engine.connect() as conn:
+        await conn.execute(text(entry), {"b": branch, "credit": "premium_income"})
+        await conn.commit()
+        with pytest.raises(DBAPIError, match="has postings"):
+            await conn.execute(text("DELETE FROM ledger.account WHERE code = 'premium_income'"))
+        await conn.rollback()
+        with pytest.raises(DBAPIError, match="has postings"):
+            await conn.execute(text("UPDATE ledger.account SET code = 'income' WHERE code = 'premium_income'"))
