@@ -377,7 +377,7 @@ _POST_STAGED = text(
     "    WHEN 'customer' THEN l.customer_id ELSE l.policy_id END,"
     "    sum(l.amount * CASE WHEN a.kind IN ('asset', 'expense') THEN 1 ELSE -1 END)"
     "  FROM lines l JOIN ledger.account a ON a.code = l.account AND a.guarded"
-    "  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    "  GROUP BY 1, 2, 3 ORDER BY l.account COLLATE \"C\", l.currency COLLATE \"C\", 3"  # post_many's order
     "  ON CONFLICT (account, currency, subledger_id) DO UPDATE SET balance = b.balance + EXCLUDED.balance)"
     " SELECT key, id FROM posted"
 )
