@@ -20,11 +20,16 @@ slower than the service, encode/httpx#3215).
 - Aging: RECEIVABLES open premiums (and a fifth as many settled) copied in, spread as a book is,
   deadlines on the seeded working-day calendar; `GET /v1/receivables/aging` by institution and by
   agent, each answer compared row by row with a plain GROUP BY written separately.
+- Reconciliation: RECON_LINES premiums of one branch paid by auto-debit, each with its instruction
+  sent to the bank (set up by SQL), then the bank's file of RECON_LINES results (2% failures, some
+  results twice, some amounts wrong, some lines naming nothing we sent) through
+  `POST /v1/bank/reconciliation-files` on one request, its report checked against what the file
+  holds; then the same file again (answered from its first report).
 
 After everything, the database is checked: trial balance zero per currency, every entry balanced and
 with postings, each request id and each source posted once, every guarded balance equal to its
 sub-ledger in the journal and never below zero. Every figure is the best of REPEATS.
-BENCH_LEDGER_{ONLY,ENTRIES,BATCH,RECEIVABLES,WORKERS,REPEATS,CONCURRENCY} change it for quick runs.
+BENCH_LEDGER_{ONLY,ENTRIES,BATCH,RECEIVABLES,RECON_LINES,WORKERS,REPEATS,CONCURRENCY} change it for quick runs.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -590,9 +596,118 @@ async def aging(conn: asyncpg.Connection, port: int, token: str) -> dict[str, An
     return result
 
 
-STAGES = set(os.environ.get("BENCH_LEDGER_ONLY", "interactive,batch,aging").split(","))
-# ledger.recon_1m_s (a 1,000,000-line reconciliation file through the partner-bank API) belongs
-# here, after the batches: it is measured once the bank side's benchmark exists, and not before.
+RECON_LINES = int(os.environ.get("BENCH_LEDGER_RECON_LINES", "1000000"))
+RECON_SIZE = "1m" if RECON_LINES == 1_000_000 else str(RECON_LINES)
+BANK = "bench-bank"
+
+
+async def load_debits(conn: asyncpg.Connection, org: Org, lines: int) -> tuple[float, list[tuple[str, Decimal]]]:
+    """One branch's book of premiums paid by auto-debit, each with its instruction sent to the bank
+    (written by SQL: this is setting the stage, not what is measured). Returns (seconds, instructions)."""
+    started = time.perf_counter()
+    branch = org.branches[0]
+    people = [(a, o) for a, o, b in org.agents if b == branch]
+    await conn.execute("INSERT INTO ledger.bank_account (bank_code, name, branch_id, updated_by)"
+                       " VALUES ($1, 'bench bank', $2, 'bench')", BANK, branch)
+    await conn.execute(
+        "INSERT INTO ledger.customer (kind, name, external_ref)"
+        " SELECT 'individual', 'c', 'recon-' || g FROM generate_series(1, $1) g", lines)
+    await conn.execute(
+        "INSERT INTO ledger.policy (policy_no, branch_id, institution_id, agent_id, customer_id, product_code,"
+        "  insurer, currency, premium, frequency, payment_mode, issued_on, status_on, mandate_ref, installments_due)"
+        " SELECT 'R' || c.external_ref, $1, ($3::bigint[])[1 + c.id % cardinality($3::bigint[])],"
+        "  ($2::bigint[])[1 + c.id % cardinality($2::bigint[])], c.id, 'LIFE', 'us', 'CNY', 100 + (c.id * 37) % 9900,"
+        "  'annual', 'bank_debit', DATE '2026-11-02', DATE '2026-11-02', 'M' || c.id, 1"
+        " FROM ledger.customer c WHERE c.external_ref LIKE 'recon-%'",
+        branch, [a for a, _ in people], [o for _, o in people])
+    await conn.execute(
+        "INSERT INTO ledger.receivable (branch_id, policy_id, installment_no, agent_id, institution_id, customer_id,"
+        "  policyholder_kind, due_on, deadline_on, currency, amount)"
+        " SELECT branch_id, id, 1, agent_id, institution_id, customer_id, 'individual', DATE '2026-11-25',"
+        "  DATE '2026-12-02', 'CNY', premium FROM ledger.policy WHERE policy_no LIKE 'Rrecon-%'")
+    batch = await conn.fetchval(
+        "INSERT INTO ledger.debit_batch (bank_code, due_through, instructions, total, currency, created_by)"
+        " VALUES ($1, DATE '2026-11-30', 0, 0, 'CNY', 'bench') RETURNING id", BANK)
+    await conn.execute(
+        "INSERT INTO ledger.debit_instruction (id, batch_id, bank_code, branch_id, receivable_id, policy_id,"
+        "  agent_id, institution_id, customer_id, mandate_ref, amount, currency)"
+        " SELECT gen_random_uuid(), $1, $2, r.branch_id, r.id, r.policy_id, r.agent_id, r.institution_id,"
+        "  r.customer_id, 'M' || r.customer_id, r.amount, 'CNY'"
+        " FROM ledger.receivable r JOIN ledger.policy p ON p.id = r.policy_id WHERE p.policy_no LIKE 'Rrecon-%'",
+        batch, BANK)
+    await conn.execute("VACUUM (ANALYZE) ledger.debit_instruction, ledger.receivable, ledger.policy")
+    rows = await conn.fetch("SELECT CAST(id AS text), amount FROM ledger.debit_instruction WHERE bank_code = $1"
+                            " ORDER BY id", BANK)
+    return time.perf_counter() - started, [(r[0], r[1]) for r in rows]
+
+
+def reconciliation_file(rng: random.Random, instructions: Sequence[tuple[str, Decimal]]) -> tuple[bytes, Counter[str]]:
+    """A bank's day: mostly successes, 2% failures, some results sent twice, some amounts wrong, some
+    lines naming nothing we sent. Returns the file and what each line should do."""
+    out = ["instruction_id,bank_reference,value_date,amount,currency,outcome,reason_code"]
+    expect: Counter[str] = Counter()
+    for n, (instruction, amount) in enumerate(instructions):
+        draw = rng.random()
+        if draw < 0.02:
+            out.append(f"{instruction},B{n},2026-11-30,{amount:.2f},CNY,failure,insufficient_funds")
+            expect["failed"] += 1
+        elif draw < 0.023:
+            out.append(f"{instruction},B{n},2026-11-30,{amount + 1:.2f},CNY,success,")
+            expect["exceptions"] += 1
+        else:
+            out.append(f"{instruction},B{n},2026-11-30,{amount:.2f},CNY,success,")
+            expect["applied"] += 1
+            if draw > 0.995:  # the same result again, later in the file
+                out.append(f"{instruction},B{n},2026-11-30,{amount:.2f},CNY,success,")
+                expect["duplicates"] += 1
+        if draw < 0.001:
+            out.append(f",X{n},2026-11-30,10.00,CNY,success,")
+            expect["exceptions"] += 1
+    return ("\n".join(out) + "\n").encode(), expect
+
+
+def upload(port: int, token: str, content: bytes) -> tuple[int, bytes, float]:
+    """The file through the bank's endpoint on one HTTP request; (status, body, seconds)."""
+    import http.client
+
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1200)
+    connection.request("POST", "/v1/bank/reconciliation-files?file_date=2026-11-30", body=content, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body, time.perf_counter() - started
+
+
+async def recon(ctx: BenchContext, conn: asyncpg.Connection, org: Org, port: int) -> dict[str, Any]:
+    loaded, instructions = await load_debits(conn, org, RECON_LINES)
+    content, expect = reconciliation_file(random.Random(31), instructions)  # noqa: S311 - reproducible data
+    bank = mint_internal_token(ctx.internal_secret, caller_service="gateway", audience="ledger",
+                               user_id=f"partner:{BANK}", username=BANK, roles={"partner_bank"},
+                               ttl=timedelta(hours=2))
+    status, body, seconds = await asyncio.to_thread(upload, port, bank, content)
+    if status != 200:
+        raise RuntimeError(f"reconciliation file answered {status}: {body[:500]!r}")
+    report = json.loads(body)
+    wrong = sum(abs(report[k] - v) for k, v in expect.items())
+    print(f"# reconciliation: {len(content) / 1e6:.0f} MB, {report}", flush=True)
+    again_status, again, again_seconds = await asyncio.to_thread(upload, port, bank, content)
+    replayed = again_status == 200 and json.loads(again)["replayed"] is True
+    return {"seconds": seconds, "lines": report["lines"], "load": loaded, "wrong": wrong,
+            "replay_seconds": again_seconds, "replayed": replayed}
+
+
+def recon_figures(result: dict[str, Any]) -> list[Figure]:
+    return [
+        Figure(f"recon_{RECON_SIZE}_s", result["seconds"], "s"),
+        Figure("recon_lines_per_s", result["lines"] / result["seconds"], "/s"),
+        Figure("recon_replay_s", result["replay_seconds"], "s"),
+        Figure("recon_counts_differing_from_the_file", result["wrong"] + (0 if result["replayed"] else 1), "lines"),
+    ]
+
+
+STAGES = set(os.environ.get("BENCH_LEDGER_ONLY", "interactive,batch,aging,recon").split(","))
 
 
 async def run(ctx: BenchContext) -> list[Figure]:
@@ -613,6 +728,8 @@ async def run(ctx: BenchContext) -> list[Figure]:
                 loaded = await load_receivables(conn, org)
                 figures.append(Figure("receivables_load_s", loaded, "s"))
                 figures += aging_figures(await aging(conn, port, token))
+            if "recon" in STAGES:
+                figures += recon_figures(await recon(ctx, conn, org, port))
         # After everything posted above (the bare-SQL baseline's entries keep no guarded balances).
         violations = dict(await conn.fetchrow(INVARIANTS))
         print("# invariants after the run:", violations, flush=True)
