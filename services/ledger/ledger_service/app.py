@@ -45,7 +45,7 @@ def create_app(settings: LedgerSettings | None = None, database: Database | None
         settings=settings,
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
-        routers=[setup.router, journal.router, policies.router, receivables.router, receipts.router,
+        routers=[setup.router, setup.rules_api, journal.router, policies.router, receivables.router, receipts.router,
                  payables.router, debits.router, bank.router],
         description=ledger_service.__doc__ or "ledger",
         database=database,

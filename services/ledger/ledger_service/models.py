@@ -37,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from svckit.directory import directory_tables
 from svckit.models import service_metadata
 from svckit.platform_tables import platform_tables
+from svckit.rules import RuleVersionColumns
 
 SCHEMA = "ledger"
 AMOUNT = Numeric(20, 4)
@@ -50,20 +51,9 @@ PLATFORM_TABLES = platform_tables(Base.metadata)
 DIRECTORY = directory_tables(Base.metadata)
 
 
-class RuleVersion(Base):
+class RuleVersion(RuleVersionColumns, Base):
     """A version of one of the ledger's business rules (collection deadlines, aging buckets, clawback
     window), in force from `valid_from` until `valid_to`; the value's shape is checked by `rules.py`."""
-
-    __tablename__ = "rule_version"
-
-    name: Mapped[str] = mapped_column(Text, primary_key=True)
-    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
-    valid_to: Mapped[date | None] = mapped_column(Date)
-    value: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    recorded_by: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-    __table_args__ = (CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="dates_in_order"),)
 
 
 class CalendarYear(Base):

@@ -108,20 +108,6 @@ class AccountRead(Schema):
     guard_by: str | None
 
 
-class RuleVersionCreate(Schema):
-    valid_from: date
-    value: dict[str, Any]
-
-
-class RuleVersionRead(Schema):
-    name: str
-    valid_from: date
-    valid_to: date | None
-    value: dict[str, Any]
-    recorded_by: str
-    recorded_at: datetime
-
-
 class CalendarDayIn(Schema):
     day: date
     kind: Literal["holiday", "makeup_workday"]

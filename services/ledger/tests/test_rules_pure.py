@@ -9,7 +9,7 @@ import pytest
 
 from ledger_service.calendar import WorkingCalendar, check_year
 from ledger_service.postings import AccountInfo, Line, check_entry, guard_deltas
-from ledger_service.rules import AgingBuckets, CollectionDeadlines, parse
+from ledger_service.rules import BOOK, AgingBuckets, CollectionDeadlines
 from svckit.errors import DomainError
 from svckit.timeutil import add_months
 
@@ -96,10 +96,10 @@ def test_rule_values_are_checked() -> None:
     assert AgingBuckets(bounds=[30, 60, 90]).labels() == ["1-30", "31-60", "61-90", ">90"]
     for bad in ({"bounds": [60, 30]}, {"bounds": [0, 30]}, {"bounds": []}):
         with pytest.raises(DomainError) as caught:
-            parse("aging_buckets", bad)
+            BOOK.parse("aging_buckets", bad)
         assert caught.value.code == "invalid_rule_value"
     with pytest.raises(DomainError):
-        parse("no_such_rule", {})
+        BOOK.parse("no_such_rule", {})
 
 
 def test_months_are_added_to_the_end_of_shorter_months() -> None:

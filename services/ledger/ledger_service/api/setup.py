@@ -10,23 +10,23 @@ from sqlalchemy import func, select
 
 from ledger_service import calendar, journal, receivables, rules
 from ledger_service.api.deps import BookKeepers, FinanceOnly, actor_of
-from ledger_service.models import Account, CalendarDay, CalendarYear, RuleVersion
+from ledger_service.models import Account, CalendarDay, CalendarYear
 from ledger_service.schemas import (
     AccountCreate,
     AccountRead,
     CalendarYearLoad,
     CalendarYearRead,
     DeadlineRead,
-    RuleVersionCreate,
-    RuleVersionRead,
 )
 from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, NotFound
 from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep
 from svckit.routing import SessionDep, service_router
+from svckit.rules import rules_router
 
 router = service_router(prefix="/v1", tags=["setup"])
+rules_api = rules_router(rules.BOOK, writers=FinanceOnly, actor_of=actor_of)
 Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
@@ -45,22 +45,6 @@ async def create_account(body: AccountCreate, session: SessionDep, _: Idempotenc
                                             field="code"))
     await journal.chart(session, refresh=True)
     return account
-
-
-@router.get("/rules/{name}", response_model=list[RuleVersionRead])
-async def rule_versions(name: str, session: SessionDep) -> list[RuleVersion]:
-    """Every version of a rule (collection_deadlines, aging_buckets, clawback), oldest first."""
-    if name not in rules.RULES:
-        raise NotFound(f"no rule named {name!r}", code="rule_not_found", field="name")
-    return list((await session.execute(select(RuleVersion).where(RuleVersion.name == name)
-                                       .order_by(RuleVersion.valid_from))).scalars())
-
-
-@router.post("/rules/{name}", response_model=RuleVersionRead, status_code=201, dependencies=[FinanceOnly])
-async def add_rule_version(name: str, body: RuleVersionCreate, session: SessionDep, caller: CallerDep,
-                           _: IdempotencyDep) -> RuleVersion:
-    """A new version of a rule from a date on; the version in force closes the day before."""
-    return await rules.add_version(session, name, body.valid_from, body.value, actor_of(caller))
 
 
 async def _year_read(session: SessionDep, year: int, recomputed: int = 0) -> CalendarYearRead:
