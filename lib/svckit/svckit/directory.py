@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import httpx
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -46,8 +47,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from svckit.db import Database
+from svckit.errors import NotFound, Unprocessable
 from svckit.feed import FeedConsumer
 from svckit.http import ServiceClient
+from svckit.kit import ServiceKit
 from svckit.outbox import FeedEvent, FeedPage
 from svckit.platform_tables import PlatformTables
 from svckit.scope import DataScope
@@ -252,3 +255,57 @@ async def keep_replica(db: Database, platform: PlatformTables, tables: Directory
         if applied == 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+
+
+def org_follower(service: str, org_url: str, platform: PlatformTables, tables: DirectoryTables, *,
+                 poll_seconds: float = 1.0, transport: httpx.AsyncBaseTransport | None = None,
+                 ) -> Callable[[ServiceKit, asyncio.Event], Coroutine[Any, Any, None]]:
+    """A service worker (svckit.app) that keeps `service`'s copy of the organisation from org's feed."""
+
+    async def follow(kit: ServiceKit, stop: asyncio.Event) -> None:
+        org = ServiceClient(service="org", base_url=org_url, caller_service=service, secret=kit.internal_secret,
+                            transport=transport)
+        try:
+            await keep_replica(kit.db, platform, tables, org, stop, idle_seconds=poll_seconds)
+        finally:
+            await org.aclose()
+
+    return follow
+
+
+class Guard:
+    """A service's checks of objects against the caller's data scope, on its copy of the organisation.
+    Outside the scope answers 404, like an object that does not exist, so ids cannot be probed."""
+
+    def __init__(self, tables: DirectoryTables) -> None:
+        self.tables = tables
+
+    def condition(self, scope: DataScope, agent_col: Any, institution_col: Any) -> ColumnElement[bool]:
+        """The WHERE condition every scoped list uses."""
+        return scope_condition(scope, self.tables, agent_col, institution_col)
+
+    async def require(self, session: AsyncSession, scope: DataScope, *, agent_id: int | None,
+                      institution_id: int | None, what: str, object_id: Any, field: str) -> None:
+        if not await allows(session, scope, self.tables, agent_id=agent_id, institution_id=institution_id):
+            raise NotFound(f"{what} {object_id} does not exist", code=f"{what}_not_found", field=field)
+
+    async def active_agent(self, session: AsyncSession, agent_id: int, *, field: str = "agent_id") -> Any:
+        """An agent as the organisation stands today; unknown or departed agents are refused."""
+        row = await agent(session, self.tables, agent_id)
+        if row is None:
+            raise Unprocessable(f"agent {agent_id} is not known to the organisation", code="agent_not_found",
+                                field=field)
+        if row.status == "left":
+            raise Unprocessable(f"agent {agent_id} has left", code="agent_left", field=field)
+        return row
+
+    async def agent_or_none(self, session: AsyncSession, agent_id: int) -> Any:
+        return await agent(session, self.tables, agent_id)
+
+    async def institution_path(self, session: AsyncSession, institution_id: int, *,
+                               field: str = "institution_id") -> list[int]:
+        path = await institution_path(session, self.tables, institution_id)
+        if path is None:
+            raise Unprocessable(f"institution {institution_id} is not known to the organisation",
+                                code="institution_not_found", field=field)
+        return path

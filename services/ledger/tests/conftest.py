@@ -16,12 +16,9 @@ from ledger_service.models import DIRECTORY, PLATFORM_TABLES
 from ledger_service.settings import LedgerSettings
 from org_service.app import create_app as create_org
 from org_service.settings import OrgSettings
-from svckit.directory import DirectoryReplica
-from svckit.feed import FeedConsumer
-from svckit.http import ServiceClient
 from svckit.scope import DataScope
 from svckit.testing.asgi import internal_headers, running
-from svckit.testing.org import Company, company, hire
+from svckit.testing.org import Company, company, hire, org_replica
 from svckit.testing.plugin import StackDatabase
 
 __all__ = ["Company", "Stack", "company", "hire"]
@@ -55,16 +52,6 @@ async def stack(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[
         org.headers.update(admin)
         ledger.headers.update(internal_headers(internal_secret, "ledger", username="hq-admin",
                                                roles=frozenset({"admin"})))
-        kit = ledger_app.state.kit
-        org_client = ServiceClient(service="org", base_url="http://org.test", caller_service="ledger",
-                                   secret=internal_secret, transport=httpx.ASGITransport(app=org_app))
-        replica = DirectoryReplica(DIRECTORY, org_client)
-        consumer = FeedConsumer(kit.db, PLATFORM_TABLES, "org", replica.fetch_page, handle_page=replica.apply)
-
-        async def follow() -> None:
-            await consumer.drain()
-
-        try:
-            yield Stack(org, ledger, internal_secret, follow, kit.db.engine)
-        finally:
-            await org_client.aclose()
+        async with org_replica(org_app, ledger_app.state.kit, "ledger", PLATFORM_TABLES, DIRECTORY,
+                               internal_secret) as drain:
+            yield Stack(org, ledger, internal_secret, drain, ledger_app.state.kit.db.engine)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from svckit.directory import DirectoryReplica, DirectoryTables
+from svckit.feed import FeedConsumer
+from svckit.http import ServiceClient
+from svckit.kit import ServiceKit
+from svckit.platform_tables import PlatformTables
 from svckit.testing.responses import ok
 
 
@@ -44,3 +51,18 @@ async def hire(org: httpx.AsyncClient, c: Company, rank: str, supervisor: int | 
             "institution_id": c.office, "team_id": c.department, "supervisor_id": supervisor, "rank_code": rank,
             **extra}
     return int(ok(await org.post("/v1/agents", json=body), 201)["id"])
+
+
+@asynccontextmanager
+async def org_replica(org_app: Any, kit: ServiceKit, service: str, platform: PlatformTables,
+                      tables: DirectoryTables, secret: str) -> AsyncIterator[Callable[[], Awaitable[int]]]:
+    """`drain()`: apply org's change feed to `service`'s copy of the organisation until nothing is
+    left, over ASGI, exactly as the service's background worker does."""
+    org_client = ServiceClient(service="org", base_url="http://org.test", caller_service=service, secret=secret,
+                               transport=httpx.ASGITransport(app=org_app))
+    replica = DirectoryReplica(tables, org_client)
+    consumer = FeedConsumer(kit.db, platform, "org", replica.fetch_page, handle_page=replica.apply)
+    try:
+        yield consumer.drain
+    finally:
+        await org_client.aclose()
