@@ -1,0 +1,54 @@
+"""Facts: an agent's month, and the events held in quarantine."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from sqlalchemy import select, text
+
+from performance_service import access
+from performance_service.api.deps import FinanceOnly, ScopeDep
+from performance_service.facts import FactIngest, admit_quarantined
+from performance_service.models import FactQuarantine
+from performance_service.schemas import PERIOD, FactSummary, QuarantineRead
+from svckit.routing import SessionDep, service_router
+
+router = service_router(prefix="/v1/facts", tags=["facts"])
+SUMMARY = text(
+    "SELECT currency, coalesce(sum(amount) FILTER (WHERE kind = 'fyp'), 0) AS fyp,"
+    "  coalesce(sum(amount) FILTER (WHERE kind = 'standard_premium'), 0) AS standard_premium,"
+    "  coalesce(sum(amount) FILTER (WHERE kind IN ('received_premium', 'reversal')), 0) AS received_premium,"
+    "  coalesce(sum(amount) FILTER (WHERE kind IN ('received_premium', 'reversal') AND policy_year = 1), 0)"
+    "    AS first_year_received,"
+    "  coalesce(sum(amount) FILTER (WHERE kind IN ('received_premium', 'reversal') AND policy_year > 1), 0)"
+    "    AS renewal_received,"
+    "  coalesce(sum(policies) FILTER (WHERE kind = 'new_policy'), 0) AS new_policies,"
+    "  count(*) FILTER (WHERE kind = 'policy_ended') AS policies_ended"
+    " FROM performance.fact WHERE agent_id = :agent AND period = :period GROUP BY currency ORDER BY currency")
+
+
+@router.get("/agents/{agent_id}", response_model=list[FactSummary])
+async def agent_month(agent_id: int, session: SessionDep, scope: ScopeDep,
+                      period: Annotated[str, Query(pattern=PERIOD)]) -> list[dict[str, Any]]:
+    """An agent's facts of a month, per currency: FYP, standard premium, received (first-year and renewal),
+    new policies, policies ended."""
+    await access.require_agent(session, scope, agent_id)
+    rows = await session.execute(SUMMARY, {"agent": agent_id, "period": period})
+    return [{"agent_id": agent_id, "period": period, **r._mapping} for r in rows]
+
+
+@router.get("/quarantine", response_model=list[QuarantineRead], dependencies=[FinanceOnly])
+async def quarantine(session: SessionDep, held_only: bool = True) -> list[FactQuarantine]:
+    """Ledger events not counted: an agent the organisation does not know, a policy never issued."""
+    query = select(FactQuarantine).order_by(FactQuarantine.id).limit(1000)
+    if held_only:
+        query = query.where(FactQuarantine.admitted_at.is_(None))
+    return list((await session.execute(query)).scalars())
+
+
+@router.post("/quarantine/admit", dependencies=[FinanceOnly])
+async def admit(session: SessionDep) -> dict[str, int]:
+    """Try the held events again now that the organisation or the policy may be known."""
+    admitted, held = await admit_quarantined(session, FactIngest())
+    return {"admitted": admitted, "held": held}

@@ -1,0 +1,115 @@
+"""What a settlement run reads, set-based: the month's facts at a high-water mark, the balances the last
+period left, what earlier runs of the period paid, accepted disputes, the peer-level teams, and the
+inputs taken from org and the ledger (stored with the run first, then read back from there)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from performance_service.settlement import (
+    Adjustment,
+    Balance,
+    CountBackTeam,
+    EndedPolicy,
+    Inputs,
+    Position,
+    Premium,
+)
+from svckit.directory import branch_of
+
+PREMIUM = text(
+    "SELECT agent_id, product_code, policy_year, sum(amount) AS amount, count(*) AS facts"
+    " FROM performance.fact WHERE period = :period AND id <= :upto AND currency = :currency"
+    "   AND kind IN ('received_premium', 'reversal')"
+    " GROUP BY agent_id, product_code, policy_year")
+ENDED = text(
+    "SELECT e.agent_id, e.policy_id, p.product_code, e.detail->>'how' AS how, p.issued_on, e.occurred_on AS ended_on,"
+    "  array_agg(r.policy_year ORDER BY r.policy_year) FILTER (WHERE r.policy_year IS NOT NULL) AS years,"
+    "  array_agg(r.amount ORDER BY r.policy_year) FILTER (WHERE r.policy_year IS NOT NULL) AS amounts"
+    " FROM performance.fact e JOIN performance.policy p ON p.policy_id = e.policy_id"
+    " LEFT JOIN LATERAL (SELECT f.policy_year, sum(f.amount) AS amount FROM performance.fact f"
+    "   WHERE f.policy_id = e.policy_id AND f.kind IN ('received_premium', 'reversal') AND f.period <= :period"
+    "     AND f.id <= :upto AND f.currency = :currency GROUP BY f.policy_year) r ON true"
+    " WHERE e.period = :period AND e.kind = 'policy_ended' AND e.id <= :upto"
+    " GROUP BY e.agent_id, e.policy_id, p.product_code, e.detail->>'how', p.issued_on, e.occurred_on")
+PREVIOUS = text(
+    "SELECT rp.agent_id, rp.held, rp.carried FROM performance.run_payable rp"
+    " JOIN performance.settlement_run r ON r.id = rp.run_id"
+    " WHERE r.period = :period AND r.mode = 'final' AND r.status = 'completed'"
+    "   AND (rp.held <> 0 OR rp.carried <> 0)")
+PAID_BEFORE = text(
+    "SELECT rp.agent_id, sum(rp.net) AS paid FROM performance.run_payable rp"
+    " JOIN performance.settlement_run r ON r.id = rp.run_id"
+    " WHERE r.period = :period AND r.mode = 'final' AND r.status IN ('completed', 'superseded')"
+    " GROUP BY rp.agent_id HAVING sum(rp.net) <> 0")
+ADJUSTMENTS = text(
+    "SELECT d.id, d.agent_id, d.adjustment, d.finance_note FROM performance.dispute d"
+    " JOIN performance.settlement_run r ON r.id = d.run_id"
+    " WHERE d.status = 'accepted' AND d.adjustment IS NOT NULL AND d.adjustment <> 0 AND d.currency = :currency"
+    "   AND r.period < :period")
+ADJUSTMENTS_AGAIN = text(
+    "SELECT d.id, d.agent_id, d.adjustment, d.finance_note FROM performance.dispute d"
+    " WHERE d.status = 'settled' AND d.settled_in_run = :run")
+POSITIONS = text(
+    "SELECT a.agent_id, a.supervisor_id, a.rank_code, i.path AS institution_path"
+    " FROM performance.run_agent a LEFT JOIN performance.org_institution i ON i.institution_id = a.institution_id"
+    " WHERE a.run_id = :run ORDER BY cardinality(a.path), a.agent_id")
+OUTSTANDING = text("SELECT agent_id, outstanding, overdue FROM performance.run_outstanding"
+                   " WHERE run_id = :run AND currency = :currency")
+COUNT_BACK = text("SELECT nurturer_id, team_head_id, share, separated FROM performance.run_count_back"
+                  " WHERE run_id = :run")
+NURTURED = text("SELECT DISTINCT ON (nurtured_agent_id) nurtured_agent_id, nurturer_id FROM performance.peer_team"
+                " WHERE peer_on <= :end ORDER BY nurtured_agent_id, peer_on DESC")
+
+
+def previous_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    return f"{year - 1}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+def months_between(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+
+
+async def _rows(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[Any]:
+    return list((await session.execute(statement, params)).all())
+
+
+async def read(session: AsyncSession, *, run_id: str, period: str, period_end: date, upto: int, currency: str,
+               supersedes: str | None, final: bool) -> tuple[Inputs, list[int]]:
+    """The run's inputs (org's and the ledger's already stored with the run), and the disputes it settles."""
+    params = {"period": period, "upto": upto, "currency": currency, "run": run_id}
+    positions = [Position(int(r.agent_id), r.supervisor_id, r.rank_code,
+                          branch_of(r.institution_path) if r.institution_path else 0)
+                 for r in await _rows(session, POSITIONS, params)]
+    premium = [Premium(r.agent_id, r.product_code or "", r.policy_year or 1, r.amount, r.facts)
+               for r in await _rows(session, PREMIUM, params)]
+    ended = [EndedPolicy(r.agent_id, r.policy_id, r.product_code, r.how or "ended", r.issued_on.isoformat(),
+                         r.ended_on.isoformat(), months_between(r.issued_on, r.ended_on),
+                         tuple(zip(r.years or [], r.amounts or [], strict=True)))
+             for r in await _rows(session, ENDED, params)]
+    outstanding = {r.agent_id: (r.outstanding, r.overdue) for r in await _rows(session, OUTSTANDING, params)}
+    previous = {r.agent_id: Balance(r.held, r.carried) for r in await _rows(
+        session, PREVIOUS, {"period": previous_period(period)})}
+    count_back = [CountBackTeam(r.nurturer_id, r.team_head_id, r.share, r.separated)
+                  for r in await _rows(session, COUNT_BACK, params)]
+    nurtured = {int(r.nurtured_agent_id): int(r.nurturer_id) for r in await _rows(
+        session, NURTURED, {"end": period_end})}
+    adjustments: list[Adjustment] = []
+    disputes: list[int] = []
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    if final:
+        rows = await _rows(session, ADJUSTMENTS, params)
+        if supersedes is not None:
+            rows += await _rows(session, ADJUSTMENTS_AGAIN, {"run": supersedes})
+        adjustments = [Adjustment(r.agent_id, r.id, r.adjustment, r.finance_note or "") for r in rows]
+        disputes = [r.id for r in rows]
+        paid.update({r.agent_id: r.paid for r in await _rows(session, PAID_BEFORE, params)})
+    inputs = Inputs(positions, premium, ended, outstanding, previous, adjustments, count_back, nurtured, dict(paid))
+    return inputs, disputes

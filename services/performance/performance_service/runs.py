@@ -1,0 +1,318 @@
+"""A settlement run from start to posted: claim the period, take the inputs (org's hierarchy at the
+period's end, the ledger's outstanding premium, count-back answers, the rule set, the facts' high-water
+mark) and keep them with the run, compute (settlement.py), store every line and payable in one
+transaction that also supersedes the period's previous run, then post the payables to the ledger.
+
+- Only a closed period (its last day before today, Asia/Shanghai) can be settled.
+- One final run of a period at a time: a second is refused (409) while one is running (a partial
+  unique index, taken under an advisory lock of the period).
+- Nothing is half-stored: a run that fails before its results commit is marked failed and posts
+  nothing. Payables are posted in chunks, each idempotent in the ledger per run and agent; a run
+  whose posting was interrupted is completed by `post` again, never paid twice.
+- A what-if run applies a proposed rule set to a past period and posts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from performance_service import inputs, rules, upstream
+from performance_service.models import Dispute, RuleSet, RunPayable, SettlementRun
+from performance_service.settlement import Result, settle
+from performance_service.upstream import Upstreams
+from svckit.db import Database
+from svckit.errors import BadGateway, Conflict, DomainError, NotFound, Unprocessable
+from svckit.timeutil import utcnow
+
+log = logging.getLogger("performance.runs")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    period: str
+    mode: str  # final | what_if
+    actor: str
+    rule_set_id: int | None = None
+    proposed: dict[str, Any] | None = None
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """First and last day of a month `YYYY-MM`."""
+    first = date(int(period[:4]), int(period[5:]), 1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def check_closed(period: str, today: date) -> None:
+    _, last = period_bounds(period)
+    if last >= today:
+        raise Unprocessable(f"period {period} is not closed yet (it ends on {last}; today is {today})",
+                            code="period_open", field="period")
+
+
+async def rule_set_for(session: AsyncSession, request: RunRequest, period_end: date) -> tuple[int | None, str, Any]:
+    """The rule set a run applies: a proposed one (what-if), one named, or the one in force at the period's end."""
+    if request.proposed is not None:
+        return None, "proposed", rules.parse(request.proposed, field="rule_set")
+    query = select(RuleSet)
+    if request.rule_set_id is not None:
+        query = query.where(RuleSet.id == request.rule_set_id)
+    else:
+        query = query.where(RuleSet.status == "in_force", RuleSet.valid_from <= period_end,
+                            (RuleSet.valid_to.is_(None)) | (RuleSet.valid_to > period_end))
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is None:
+        what = f"rule set {request.rule_set_id}" if request.rule_set_id else f"a rule set in force on {period_end}"
+        raise Unprocessable(f"there is no {what}", code="rule_set_not_found", field="rule_set_id")
+    if request.mode == "final" and found.status != "in_force":
+        raise Unprocessable("a final run applies a rule set in force; try a proposed one as what-if",
+                            code="rule_set_not_in_force", field="rule_set_id")
+    return found.id, found.version, rules.parse(found.body, field="rule_set")
+
+
+async def claim(db: Database, request: RunRequest, today: date) -> SettlementRun:
+    """Record the run as running, in its own committed transaction (so a second one is refused)."""
+    check_closed(request.period, today)
+    _, last = period_bounds(request.period)
+    async with db.sessionmaker() as session:
+        async with session.begin():
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('performance.settlement'),"
+                                       " hashtext(:period))"), {"period": request.period})
+            rule_set_id, version, body = await rule_set_for(session, request, last)
+            running = (await session.execute(select(SettlementRun.id).where(
+                SettlementRun.period == request.period, SettlementRun.mode == "final",
+                SettlementRun.status == "running"))).scalar()
+            if request.mode == "final" and running is not None:
+                raise Conflict(f"run {running} of {request.period} is in progress", code="run_in_progress",
+                               field="period", run_id=running)
+            upto = (await session.execute(text("SELECT coalesce(max(id), 0) FROM performance.fact"))).scalar_one()
+            prefix = "S" if request.mode == "final" else "W"
+            run = SettlementRun(
+                id=f"{prefix}-{request.period}-{secrets.token_hex(4)}", period=request.period, mode=request.mode,
+                status="running", rule_set_id=rule_set_id, fact_upto=upto, started_by=request.actor,
+                rules={"version": version, "body": body.model_dump(mode="json")})
+            session.add(run)
+            try:
+                await session.flush()
+            except IntegrityError:
+                raise Conflict(f"another run of {request.period} is in progress", code="run_in_progress",
+                               field="period") from None
+        return run
+
+
+async def _copy(session: AsyncSession, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> None:
+    if not records:
+        return
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table, schema_name="performance", columns=columns, records=records)
+
+
+async def take_inputs(session: AsyncSession, up: Upstreams, run: SettlementRun, body: rules.RuleSetBody) -> None:
+    """Org's hierarchy at the period's end, the ledger's outstanding premium and count-back answers,
+    stored with the run (reproducible without asking them again)."""
+    start, last = period_bounds(run.period)
+    org = up.need_org()
+    agents: list[tuple[Any, ...]] = []
+    async for p in upstream.snapshot(org, last):
+        agents.append((run.id, p["agent_id"], p["supervisor_id"], p["path"], p["rank_code"], p["institution_id"],
+                       p["team_id"]))
+    await _copy(session, "run_agent", ["run_id", "agent_id", "supervisor_id", "path", "rank_code", "institution_id",
+                                       "team_id"], agents)
+    ledger = up.need_ledger()
+    response = await ledger.request("GET", "/v1/receivables/outstanding", params={"period_end": last.isoformat()})
+    if response.status_code != 200:
+        raise upstream.refused("ledger", response)
+    await _copy(session, "run_outstanding", ["run_id", "agent_id", "currency", "outstanding", "overdue"], [
+        (run.id, r["agent_id"], r["currency"], Decimal(str(r["outstanding"])), Decimal(str(r["overdue"])))
+        for r in response.json()])
+    if any(a.count_back for a in body.management_allowances):
+        await _count_back(session, org, run, start, last)
+
+
+async def _count_back(session: AsyncSession, org: Any, run: SettlementRun, start: date, last: date) -> None:
+    """Ask org, for every nurturer of a peer-level team (and the supervisors above them, for teams
+    nurtured indirectly), which separated teams count back for the period."""
+    found = await session.execute(text("SELECT DISTINCT nurturer_id FROM performance.peer_team WHERE peer_on <= :end"),
+                                  {"end": last})
+    nurturers = {int(x) for x in found.scalars()}
+    if not nurturers:
+        return
+    above = (await session.execute(text(
+        "SELECT DISTINCT unnest(path) FROM performance.run_agent WHERE run_id = :run AND agent_id = ANY(:ids)"),
+        {"run": run.id, "ids": sorted(nurturers)})).scalars()
+    records: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for asker in sorted(nurturers | {int(x) for x in above}):
+        response = await org.request("GET", f"/v1/agents/{asker}/count-back", params={
+            "period_start": start.isoformat(), "period_end": (last + timedelta(days=1)).isoformat(),
+            "assessment": "maintenance"})
+        if response.status_code != 200:
+            raise upstream.refused("org", response)
+        for team in response.json():
+            records[(asker, int(team["team_head_id"]))] = (
+                run.id, asker, team["team_head_id"], team["generation"], team["separated"], team["reason"],
+                Decimal(str(team["share"])))
+    await _copy(session, "run_count_back", ["run_id", "nurturer_id", "team_head_id", "generation", "separated",
+                                            "reason", "share"], list(records.values()))
+
+
+async def store(session: AsyncSession, run: SettlementRun, body: rules.RuleSetBody, result: Result,
+                disputes: list[int]) -> None:
+    """Lines, payables, supersession and its diff, in the run's one transaction."""
+    currency = body.currency
+    dumps = json.dumps
+    lines = [(run.id, x.agent_id, x.line_no, x.kind, x.rule, currency, x.amount, dumps(x.base, ensure_ascii=False),
+              x.arithmetic) for x in result.lines]
+    await _copy(session, "statement_line", ["run_id", "agent_id", "line_no", "kind", "rule", "currency", "amount",
+                                            "base", "arithmetic"], lines)
+    final = run.mode == "final"
+    await _copy(session, "run_payable", ["run_id", "agent_id", "branch_id", "currency", "gross", "net", "held",
+                                         "carried", "status"], [
+        (run.id, p.agent_id, p.branch_id, currency, p.gross, p.net, p.held, p.carried,
+         ("to_post" if p.net > 0 else "nothing_due") if final else "what_if") for p in result.payables])
+    totals = {"agents_paid": sum(1 for p in result.payables if p.net > 0), "lines": len(result.lines),
+              "gross": str(sum((p.gross for p in result.payables), Decimal(0))),
+              "net": str(sum((p.net for p in result.payables), Decimal(0))),
+              "held": str(sum((p.held for p in result.payables), Decimal(0))),
+              "carried": str(sum((p.carried for p in result.payables), Decimal(0))), "currency": currency}
+    previous = (await session.execute(select(SettlementRun).where(
+        SettlementRun.period == run.period, SettlementRun.mode == "final", SettlementRun.status == "completed",
+    ).with_for_update())).scalar_one_or_none()
+    diff = await diff_summary(session, previous.id, run.id) if previous is not None else None
+    if final and previous is not None:
+        previous.status, previous.superseded_by = "superseded", run.id
+        run.supersedes = previous.id
+        await session.flush()
+    if final and disputes:
+        await session.execute(update(Dispute).where(Dispute.id.in_(disputes)).values(
+            status="settled", settled_in_run=run.id))
+    run.status, run.totals, run.diff, run.finished_at = "completed", totals, diff, utcnow()
+    run.agents = len(result.payables)
+    await session.flush()
+
+
+DIFF = text(
+    "SELECT coalesce(n.agent_id, o.agent_id) AS agent_id, coalesce(o.gross, 0) AS gross_before,"
+    "  coalesce(n.gross, 0) AS gross_after, coalesce(o.net, 0) AS net_before, coalesce(n.net, 0) AS net_after"
+    " FROM (SELECT * FROM performance.run_payable WHERE run_id = :before) o"
+    " FULL JOIN (SELECT * FROM performance.run_payable WHERE run_id = :after) n ON n.agent_id = o.agent_id"
+    " WHERE coalesce(o.gross, 0) <> coalesce(n.gross, 0) OR coalesce(o.held, 0) <> coalesce(n.held, 0)"
+    "   OR coalesce(o.carried, 0) <> coalesce(n.carried, 0)"
+    " ORDER BY 1 LIMIT :limit")
+
+
+async def diff_rows(session: AsyncSession, before: str, after: str, limit: int) -> list[dict[str, Any]]:
+    """Agents whose gross, held or carried differ between two runs (gross before and after)."""
+    rows = await session.execute(DIFF, {"before": before, "after": after, "limit": limit})
+    return [dict(r._mapping) for r in rows]
+
+
+async def diff_summary(session: AsyncSession, before: str, after: str) -> dict[str, Any]:
+    row = (await session.execute(text(
+        "SELECT count(*) AS agents, coalesce(sum(coalesce(n.gross, 0) - coalesce(o.gross, 0)), 0) AS gross_change"
+        " FROM (SELECT * FROM performance.run_payable WHERE run_id = :before) o"
+        " FULL JOIN (SELECT * FROM performance.run_payable WHERE run_id = :after) n ON n.agent_id = o.agent_id"
+        " WHERE coalesce(o.gross, 0) <> coalesce(n.gross, 0) OR coalesce(o.held, 0) <> coalesce(n.held, 0)"
+        "   OR coalesce(o.carried, 0) <> coalesce(n.carried, 0)"), {"before": before, "after": after})).one()
+    return {"compared_with": before, "agents_changed": int(row.agents), "gross_change": str(row.gross_change)}
+
+
+async def compute_and_store(db: Database, up: Upstreams, run: SettlementRun, work_mem_mb: int,
+                            timeout_s: float) -> None:
+    body = rules.RuleSetBody.model_validate(run.rules["body"])
+    _, last = period_bounds(run.period)
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(text(f"SET LOCAL work_mem = '{int(work_mem_mb)}MB'"))
+        await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_s * 1000)}ms'"))
+        mine = await session.get(SettlementRun, run.id, with_for_update=True)
+        assert mine is not None
+        await take_inputs(session, up, mine, body)
+        previous = (await session.execute(select(SettlementRun.id).where(
+            SettlementRun.period == run.period, SettlementRun.mode == "final",
+            SettlementRun.status == "completed"))).scalar()
+        read, disputes = await inputs.read(
+            session, run_id=run.id, period=run.period, period_end=last, upto=run.fact_upto,
+            currency=body.currency, supersedes=previous if run.mode == "final" else None,
+            final=run.mode == "final")
+        result = settle(body, read)
+        await store(session, mine, body, result, disputes)
+
+
+async def fail(db: Database, run_id: str, error: str) -> None:
+    async with db.sessionmaker.begin() as session:
+        await session.execute(update(SettlementRun).where(SettlementRun.id == run_id).values(
+            status="failed", error=error[:2000], finished_at=func.now()))
+
+
+async def post(db: Database, up: Upstreams, run_id: str, chunk: int) -> int:
+    """Post the run's payables still to post, chunk by chunk; returns how many were posted now."""
+    async with db.sessionmaker() as session:
+        run = await session.get(SettlementRun, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id} does not exist", code="run_not_found", field="run_id")
+        if run.mode != "final" or run.status not in ("completed", "superseded"):
+            raise Conflict(f"run {run_id} is {run.mode} and {run.status}: nothing to post", code="run_not_postable",
+                           field="run_id")
+        _, last = period_bounds(run.period)
+    ledger = up.need_ledger()
+    posted = 0
+    while True:
+        async with db.sessionmaker() as session:
+            todo = (await session.execute(select(RunPayable.agent_id, RunPayable.net, RunPayable.currency).where(
+                RunPayable.run_id == run_id, RunPayable.status == "to_post").order_by(RunPayable.agent_id)
+                .limit(chunk))).all()
+        if not todo:
+            break
+        first = todo[0].agent_id
+        response = await ledger.request(
+            "POST", f"/v1/payables/settlements/{run_id}", idempotency_key=f"{run_id}:{first}:{len(todo)}",
+            json={"period": run.period, "effective_on": last.isoformat(), "lines": [
+                {"agent_id": r.agent_id, "amount": str(r.net), "currency": r.currency} for r in todo]})
+        if response.status_code != 200:
+            raise upstream.refused("ledger", response)
+        answered = response.json()
+        async with db.sessionmaker.begin() as session:
+            await session.execute(text(
+                "UPDATE performance.run_payable p SET status = 'posted', payable_id = x.payable_id"
+                " FROM unnest(CAST(:agents AS bigint[]), CAST(:ids AS bigint[])) AS x(agent_id, payable_id)"
+                " WHERE p.run_id = :run AND p.agent_id = x.agent_id"),
+                {"run": run_id, "agents": [r["agent_id"] for r in answered],
+                 "ids": [r["payable_id"] for r in answered]})
+        posted += len(answered)
+    async with db.sessionmaker.begin() as session:
+        await session.execute(update(SettlementRun).where(SettlementRun.id == run_id).values(posted=True))
+    return posted
+
+
+async def execute(db: Database, up: Upstreams, request: RunRequest, *, today: date, chunk: int, work_mem_mb: int,
+                  timeout_s: float) -> str:
+    """Claim, compute and store, then post (final runs): the run's id."""
+    run = await claim(db, request, today)
+    try:
+        await compute_and_store(db, up, run, work_mem_mb, timeout_s)
+    except DomainError as error:
+        await fail(db, run.id, error.detail)
+        raise
+    except Exception as error:
+        log.exception("settlement run %s failed", run.id)
+        await fail(db, run.id, f"{type(error).__name__}: {error}")
+        raise
+    if request.mode == "final":
+        try:
+            await post(db, up, run.id, chunk)
+        except DomainError as error:
+            raise BadGateway(f"run {run.id} is stored but not all its payables reached the ledger ({error.detail});"
+                             f" POST /v1/settlements/{run.id}/post completes it", code="payables_not_posted",
+                             run_id=run.id) from None
+    return run.id

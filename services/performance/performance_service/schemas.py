@@ -1,0 +1,183 @@
+"""Request and response bodies of the performance API (pydantic v2, amounts as decimal strings)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+
+def no_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("send amounts as decimal strings, not JSON numbers with fractions")
+    return value
+
+
+class RuleSetCreate(Schema):
+    version: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._:-]+$", examples=["2027"])
+    status: Literal["in_force", "proposed"] = Field(description="in_force from valid_from, or a proposal for "
+                                                   "what-if runs")
+    valid_from: date = Field(description="First day the version applies (never inside a settled period)")
+    body: dict[str, Any] = Field(description="The basic law: see performance_service.rules.RuleSetBody")
+
+
+class RuleSetRead(Schema):
+    id: int
+    version: str
+    status: str
+    valid_from: date
+    valid_to: date | None
+    body: dict[str, Any]
+    recorded_by: str
+    recorded_at: datetime
+
+
+class SettlementCreate(Schema):
+    period: str = Field(pattern=PERIOD, examples=["2026-10"], description="The month settled (a closed one)")
+    mode: Literal["final", "what_if"] = "final"
+    rule_set_id: int | None = Field(default=None, description="Default: the version in force at the period's end")
+    rule_set: dict[str, Any] | None = Field(default=None, description="What-if only: a proposed basic law")
+
+
+class SettlementRead(Schema):
+    id: str
+    period: str
+    mode: str
+    status: str
+    rule_set_id: int | None
+    rule_set_version: str
+    supersedes: str | None
+    superseded_by: str | None
+    fact_upto: int = Field(description="Facts up to this id were read (the run's high-water mark)")
+    agents: int
+    totals: dict[str, Any] | None
+    diff: dict[str, Any] | None
+    posted: bool
+    error: str | None
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class DiffRow(Schema):
+    agent_id: int
+    gross_before: Decimal
+    gross_after: Decimal
+    net_before: Decimal
+    net_after: Decimal
+
+
+class LineRead(Schema):
+    line_no: int
+    kind: str = Field(description="commission, management_allowance, nurturing_allowance, clawback, adjustment, "
+                      "paid_before, carried_in, withholding, withholding_release, carry_forward")
+    rule: str = Field(description="The rule of the run's rule set that produced the line")
+    currency: str
+    amount: Decimal
+    base: dict[str, Any] = Field(description="The facts and figures the line was computed on")
+    arithmetic: str
+
+
+class StatementRead(Schema):
+    run_id: str
+    period: str
+    agent_id: int
+    rule_set_version: str
+    currency: str
+    gross: Decimal
+    net: Decimal = Field(description="What this run pays the agent (the sum of the lines)")
+    held: Decimal = Field(description="Commission withheld at the end of the period")
+    carried: Decimal = Field(description="Deficit carried to the next period")
+    status: str
+    payable_id: int | None
+    lines: list[LineRead]
+
+
+class DisputeCreate(Schema):
+    run_id: str
+    agent_id: int
+    line_no: int
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SupervisorReview(Schema):
+    endorse: bool = Field(description="Whether the supervisor supports the dispute")
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class FinanceDecision(Schema):
+    accept: bool
+    adjustment: Decimal | None = Field(default=None, description="Paid (or, negative, recovered) in the next run")
+    note: str = Field(min_length=1, max_length=2000)
+
+    _amount = field_validator("adjustment", mode="before")(no_float)
+
+
+class DisputeRead(Schema):
+    id: int
+    run_id: str
+    agent_id: int
+    line_no: int
+    reason: str
+    status: str
+    raised_by: str
+    raised_at: datetime
+    supervisor_note: str | None
+    supervisor_by: str | None
+    finance_note: str | None
+    finance_by: str | None
+    adjustment: Decimal | None
+    currency: str
+    settled_in_run: str | None
+
+
+class QuarantineRead(Schema):
+    id: int
+    event_id: int
+    event_type: str
+    agent_id: int | None
+    reason: str
+    received_at: datetime
+    admitted_at: datetime | None
+
+
+class FactSummary(Schema):
+    agent_id: int
+    period: str
+    currency: str
+    fyp: Decimal
+    standard_premium: Decimal
+    received_premium: Decimal = Field(description="Net of reversals; the only premium that earns commission")
+    first_year_received: Decimal
+    renewal_received: Decimal
+    new_policies: int
+    policies_ended: int
+
+
+class ConditionGap(Schema):
+    condition: str
+    required: Decimal
+    actual: Decimal
+    missing: Decimal = Field(description="0 when the condition is met")
+    met: bool
+
+
+class GapRead(Schema):
+    agent_id: int
+    period: str
+    kind: Literal["promotion", "maintenance"]
+    rank_code: str
+    target_rank: str
+    months: int
+    window: list[str] = Field(description="The periods assessed")
+    met: bool
+    conditions: list[ConditionGap]
+    count_back: list[dict[str, Any]] = Field(description="Teams counted back by org for this assessment")
