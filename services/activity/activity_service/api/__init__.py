@@ -1,0 +1,1 @@
+"""HTTP routers of the activity service: thin, the rules live in the domain modules."""

@@ -1,0 +1,284 @@
+"""The activity log 活动日志: entries an agent's app writes, one at a time or as an offline batch.
+
+Every entry carries the id the app generated, so a batch sent again after a lost answer finds its
+entries instead of writing them twice; an edit names the version it was made from, so two devices
+cannot silently overwrite each other. A batch is judged item by item: the valid items are kept, the
+others are answered with the field and the rule they broke. Each write keeps the agent's day in
+numbers (`activity_day`) in the same transaction and announces the new numbers on the change feed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activity_service import access, rules
+from activity_service.models import DIRECTORY, PLATFORM_TABLES, ActivityDay, ActivityKind, Customer, Entry
+from svckit.outbox import NewEvent, append_events
+from svckit.timeutil import business_date
+
+CONTENT = ("kind", "occurred_at", "customer_id", "member_agent_id", "outcome", "notes", "withdrawn")
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    role: str
+    is_visit: bool
+    about_member: bool
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    """One entry as the app sends it; `version` is the version an edit was made from (None: new)."""
+
+    id: UUID
+    kind: str
+    occurred_at: datetime
+    customer_id: int | None = None
+    member_agent_id: int | None = None
+    outcome: str | None = None
+    notes: str | None = None
+    withdrawn: bool = False
+    version: int | None = None
+
+    def content(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in CONTENT)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What became of one item: created, updated, unchanged (already as sent), conflict or rejected."""
+
+    id: UUID
+    status: str
+    version: int | None = None
+    code: str | None = None
+    field: str | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in {"created", "updated", "unchanged"}
+
+
+def rejected(item_id: UUID, code: str, field_name: str, detail: str) -> ItemResult:
+    return ItemResult(item_id, "rejected", code=code, field=field_name, detail=detail)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What judging a batch needs to know, read once for the whole batch."""
+
+    agent_id: int
+    now: datetime
+    kinds: Mapping[str, KindInfo]
+    window: rules.EntryWindow
+    # Customer id → owning agent, for the customers the batch names.
+    customer_owner: Mapping[int, int] = field(default_factory=dict)
+    # Members of the writer's team (agents below them today) among those the batch names.
+    members: frozenset[int] = frozenset()
+
+
+def check(item: EntryInput, ctx: Context) -> ItemResult | None:
+    """The first rule an item breaks, or None. Pure: everything it needs is in `ctx`."""
+    kind = ctx.kinds.get(item.kind)
+    if kind is None:
+        return rejected(item.id, "unknown_kind", "kind", f"no kind of activity {item.kind!r}")
+    if item.occurred_at.tzinfo is None:
+        return rejected(item.id, "naive_time", "occurred_at", "occurred_at needs a time zone offset")
+    if item.occurred_at > ctx.now + timedelta(minutes=ctx.window.future_tolerance_minutes):
+        return rejected(item.id, "entry_in_future", "occurred_at",
+                        f"{item.occurred_at.isoformat()} is in the future; an activity is logged once done")
+    oldest = business_date(ctx.now) - timedelta(days=ctx.window.max_past_days)
+    if business_date(item.occurred_at) < oldest:
+        return rejected(item.id, "entry_too_old", "occurred_at",
+                        f"entries older than {ctx.window.max_past_days} days (before {oldest}) cannot be logged")
+    if kind.about_member:
+        if item.member_agent_id is None:
+            return rejected(item.id, "member_required", "member_agent_id",
+                            f"{item.kind} concerns a member of the team: name the member")
+        if item.member_agent_id not in ctx.members:
+            return rejected(item.id, "not_your_member", "member_agent_id",
+                            f"agent {item.member_agent_id} is not in your team")
+    elif item.member_agent_id is not None:
+        return rejected(item.id, "member_not_expected", "member_agent_id", f"{item.kind} does not concern a member")
+    if item.customer_id is not None:
+        owner = ctx.customer_owner.get(item.customer_id)
+        allowed = {ctx.agent_id} | ({item.member_agent_id} if kind.about_member and item.member_agent_id else set())
+        if owner is None or owner not in allowed:
+            return rejected(item.id, "customer_not_found", "customer_id", f"customer {item.customer_id} does not "
+                            "exist among your customers" + (" or the member's" if kind.about_member else ""))
+    return None
+
+
+def against_existing(item: EntryInput, existing: Mapping[str, Any] | None) -> str:
+    """How an item that passed `check` relates to what is stored: create, unchanged, update or conflict."""
+    if existing is None:
+        return "conflict" if item.version not in (None, 0) else "create"
+    if tuple(existing[name] for name in CONTENT) == item.content():
+        return "unchanged"
+    if item.version is not None and item.version == existing["version"]:
+        return "update"
+    return "conflict"
+
+
+class Tally:
+    """Changes to agents' days: counts per kind and visits, +1 for a new entry, −1 for a withdrawn one."""
+
+    def __init__(self, kinds: Mapping[str, KindInfo]) -> None:
+        self.kinds = kinds
+        self.counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.visits: dict[date, int] = defaultdict(int)
+
+    def add(self, day: date, kind: str, sign: int) -> None:
+        self.counts[day][kind] += sign
+        if self.kinds[kind].is_visit:
+            self.visits[day] += sign
+
+    def count(self, day: date, kind: str, withdrawn: bool, sign: int) -> None:
+        if not withdrawn:
+            self.add(day, kind, sign)
+
+    def rows(self) -> list[tuple[date, dict[str, int], int]]:
+        out = []
+        for day, counts in sorted(self.counts.items()):
+            changed = {k: n for k, n in counts.items() if n}
+            if changed or self.visits[day]:
+                out.append((day, changed, self.visits[day]))
+        return out
+
+
+async def kind_catalogue(session: AsyncSession) -> dict[str, KindInfo]:
+    rows = (await session.execute(select(ActivityKind))).scalars()
+    return {k.code: KindInfo(k.role, k.is_visit, k.about_member) for k in rows}
+
+
+async def context(session: AsyncSession, agent_id: int, items: Sequence[EntryInput], now: datetime) -> Context:
+    kinds = await kind_catalogue(session)
+    window = await rules.in_force(session, rules.EntryWindow, business_date(now))
+    customer_ids = sorted({i.customer_id for i in items if i.customer_id is not None})
+    owners: dict[int, int] = {}
+    if customer_ids:
+        rows = await session.execute(select(Customer.id, Customer.owner_agent_id).where(Customer.id.in_(customer_ids)))
+        owners = {customer_id: owner for customer_id, owner in rows}
+    member_ids = sorted({i.member_agent_id for i in items if i.member_agent_id is not None})
+    members: frozenset[int] = frozenset()
+    if member_ids:
+        a = DIRECTORY.agents
+        members = frozenset((await session.execute(select(a.c.agent_id).where(
+            a.c.agent_id.in_(member_ids), a.c.path.contains([agent_id]), a.c.status != "left"))).scalars())
+    return Context(agent_id, now, kinds, window, owners, members)
+
+
+async def write(session: AsyncSession, agent_id: int, items: Sequence[EntryInput], now: datetime) -> list[ItemResult]:
+    """Write a batch of the agent's entries; one result per item, in the order sent."""
+    agent = await access.active_agent(session, agent_id)
+    ctx = await context(session, agent_id, items, now)
+    results: dict[int, ItemResult] = {}
+    valid: list[tuple[int, EntryInput]] = []
+    seen: set[UUID] = set()
+    for position, item in enumerate(items):
+        if item.id in seen:
+            results[position] = rejected(item.id, "duplicate_id", "id", "the batch holds this id twice")
+            continue
+        seen.add(item.id)
+        problem = check(item, ctx)
+        if problem is not None:
+            results[position] = problem
+        else:
+            valid.append((position, item))
+    stored = await _existing(session, agent_id, [item.id for _, item in valid])
+    tally = Tally(ctx.kinds)
+    creates: list[tuple[int, EntryInput]] = []
+    for position, item in valid:
+        existing = stored.get(item.id)
+        verdict = against_existing(item, existing)
+        if verdict == "create":
+            creates.append((position, item))
+        elif verdict == "unchanged":
+            assert existing is not None
+            results[position] = ItemResult(item.id, "unchanged", existing["version"])
+        elif verdict == "update":
+            assert existing is not None
+            version = await _update(session, agent_id, item)
+            tally.count(existing["day"], existing["kind"], existing["withdrawn"], -1)
+            tally.count(business_date(item.occurred_at), item.kind, item.withdrawn, +1)
+            results[position] = ItemResult(item.id, "updated", version)
+        else:
+            current = existing["version"] if existing is not None else None
+            detail = (f"entry {item.id} is at version {current}; this edit was made from version {item.version}"
+                      if existing is not None else f"entry {item.id} does not exist; a new entry has no version")
+            results[position] = ItemResult(item.id, "conflict", current, code="version_conflict", field="version",
+                                           detail=detail)
+    if creates:
+        inserted = await _insert(session, agent_id, agent, [item for _, item in creates])
+        for position, item in creates:
+            if item.id in inserted:
+                tally.count(business_date(item.occurred_at), item.kind, item.withdrawn, +1)
+                results[position] = ItemResult(item.id, "created", 1)
+            else:  # the same batch, sent twice at once: the other request wrote it first
+                results[position] = ItemResult(item.id, "unchanged", 1)
+    await record_days(session, agent_id, agent.institution_id, agent.team_id, tally)
+    return [results[p] for p in range(len(items))]
+
+
+async def _existing(session: AsyncSession, agent_id: int, ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = (await session.execute(
+        select(Entry).where(Entry.agent_id == agent_id, Entry.id.in_(ids)).with_for_update())).scalars()
+    return {r.id: {**{name: getattr(r, name) for name in CONTENT}, "version": r.version, "day": r.day}
+            for r in rows}
+
+
+async def _insert(session: AsyncSession, agent_id: int, agent: Any, items: Iterable[EntryInput]) -> set[UUID]:
+    rows = [{"agent_id": agent_id, "id": i.id, "kind": i.kind, "occurred_at": i.occurred_at,
+             "day": business_date(i.occurred_at), "customer_id": i.customer_id, "member_agent_id": i.member_agent_id,
+             "outcome": i.outcome, "notes": i.notes, "withdrawn": i.withdrawn, "institution_id": agent.institution_id,
+             "team_id": agent.team_id} for i in items]
+    statement = insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id]).returning(Entry.id)
+    return set((await session.execute(statement, rows)).scalars())
+
+
+async def _update(session: AsyncSession, agent_id: int, item: EntryInput) -> int:
+    values = {name: getattr(item, name) for name in CONTENT}
+    row = (await session.execute(
+        update(Entry).where(Entry.agent_id == agent_id, Entry.id == item.id)
+        .values(**values, day=business_date(item.occurred_at), version=Entry.version + 1, updated_at=func.now())
+        .returning(Entry.version))).scalar_one()
+    return int(row)
+
+
+# A negative change only ever meets a day that exists (the entry it takes back was counted there), so the
+# row a first insert proposes holds the positive part alone and the CHECK on visits holds throughout.
+_ADD_DAYS = text(
+    "INSERT INTO activity.activity_day AS d (agent_id, day, institution_id, team_id, counts, visits)"
+    " VALUES (:agent_id, :day, :institution_id, :team_id, :first_counts, greatest(:visits, 0))"
+    " ON CONFLICT (agent_id, day) DO UPDATE SET counts = activity.add_counts(d.counts, :counts),"
+    "  visits = d.visits + :visits, institution_id = EXCLUDED.institution_id, team_id = EXCLUDED.team_id"
+    " RETURNING day, counts, visits"
+).bindparams(bindparam("counts", type_=ActivityDay.__table__.c.counts.type),
+             bindparam("first_counts", type_=ActivityDay.__table__.c.counts.type))
+
+
+async def record_days(session: AsyncSession, agent_id: int, institution_id: int, team_id: int | None,
+                      tally: Tally) -> None:
+    """Apply a tally to the agent's days and announce each day's new numbers (for performance's KPI)."""
+    events = []
+    for day, counts, visits in tally.rows():
+        row = (await session.execute(_ADD_DAYS, {"agent_id": agent_id, "day": day, "institution_id": institution_id,
+                                                 "team_id": team_id, "counts": counts, "visits": visits,
+                                                 "first_counts": {k: n for k, n in counts.items() if n > 0}})).one()
+        events.append(NewEvent("activity.day_counted", "agent", str(agent_id), {
+            "agent_id": agent_id, "day": row.day, "counts": row.counts, "visits": row.visits,
+            "institution_id": institution_id, "team_id": team_id}))
+    if events:
+        await append_events(session, PLATFORM_TABLES, events)
