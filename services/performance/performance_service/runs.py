@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -35,6 +36,19 @@ from svckit.errors import BadGateway, Conflict, DomainError, NotFound, Unprocess
 from svckit.timeutil import utcnow
 
 log = logging.getLogger("performance.runs")
+
+
+class Stopwatch:
+    """Seconds spent in each phase of a run (kept with its totals: where the time goes)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
 
 
 @dataclass(frozen=True)
@@ -237,7 +251,9 @@ async def compute_and_store(db: Database, up: Upstreams, run: SettlementRun, wor
         await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_s * 1000)}ms'"))
         mine = await session.get(SettlementRun, run.id, with_for_update=True)
         assert mine is not None
+        clock = Stopwatch()
         await take_inputs(session, up, mine, body)
+        clock.lap("inputs_taken")
         previous = (await session.execute(select(SettlementRun.id).where(
             SettlementRun.period == run.period, SettlementRun.mode == "final",
             SettlementRun.status == "completed"))).scalar()
@@ -245,8 +261,14 @@ async def compute_and_store(db: Database, up: Upstreams, run: SettlementRun, wor
             session, run_id=run.id, period=run.period, period_end=last, upto=run.fact_upto,
             currency=body.currency, supersedes=previous if run.mode == "final" else None,
             final=run.mode == "final")
+        clock.lap("inputs_read")
         result = settle(body, read)
+        clock.lap("computed")
         await store(session, mine, body, result, disputes)
+        clock.lap("stored")
+        mine.totals = {**(mine.totals or {}), "seconds": clock.laps}
+        await session.flush()
+    log.info("settlement run %s: %s", run.id, clock.laps)
 
 
 async def fail(db: Database, run_id: str, error: str) -> None:
@@ -266,7 +288,7 @@ async def post(db: Database, up: Upstreams, run_id: str, chunk: int) -> int:
                            field="run_id")
         _, last = period_bounds(run.period)
     ledger = up.need_ledger()
-    posted = 0
+    posted, started = 0, time.perf_counter()
     while True:
         async with db.sessionmaker() as session:
             todo = (await session.execute(select(RunPayable.agent_id, RunPayable.net, RunPayable.currency).where(
@@ -292,6 +314,7 @@ async def post(db: Database, up: Upstreams, run_id: str, chunk: int) -> int:
         posted += len(answered)
     async with db.sessionmaker.begin() as session:
         await session.execute(update(SettlementRun).where(SettlementRun.id == run_id).values(posted=True))
+    log.info("settlement run %s: %d payables posted in %.3f s", run_id, posted, time.perf_counter() - started)
     return posted
 
 
