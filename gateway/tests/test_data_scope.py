@@ -65,10 +65,10 @@ async def build_org(client: httpx.AsyncClient, admin: dict[str, str], users: dic
 
     manager = await hire("department_manager", None)
     sup_a = await hire("supervisor", manager, users.get("sup_a"))
-    sup_b = await hire("supervisor", manager)
+    sup_b = await hire("supervisor", manager, users.get("sup_b"))
     a1 = await hire("agent", sup_a, users.get("a1"))
-    a2 = await hire("agent", sup_a)
-    b1 = await hire("agent", sup_b)
+    a2 = await hire("agent", sup_a, users.get("a2"))
+    b1 = await hire("agent", sup_b, users.get("b1"))
     return Org(branch["id"], office["id"], manager, sup_a, sup_b, a1, a2, b1)
 
 
