@@ -11,6 +11,7 @@ is the distribution key when entries are spread over a Citus cluster (deploy/).
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    Numeric,
     Text,
     func,
     text,
@@ -222,6 +224,203 @@ class Enquiry(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     registered_by: Mapped[str] = mapped_column(Text)
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+
+# Plans and reviews, meetings, coaching and callbacks (issue 5, items 3–5).
+
+
+class PlanSheet(Base):
+    """A plan or review sheet: an agent's weekly review 周工作检视表 or monthly record 月经营记录 (with the
+    monthly calendar 月工作行事历), or a team's monthly work plan 团队月工作计划 or annual plan and task
+    decomposition 年度计划. Written as a draft, submitted, then approved or returned by a supervisor;
+    every submission and review is kept in `plan_act`."""
+
+    __tablename__ = "plan_sheet"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    # The author: the agent whose sheet it is, or the team's supervisor who writes a team plan.
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    # The team a team plan is for (NULL for an agent's own sheets).
+    team_id: Mapped[int | None] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'draft'"))
+    planned: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    actual: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    summary: Mapped[str | None] = mapped_column(Text)
+    plan: Mapped[str | None] = mapped_column(Text)
+    calendar: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    target: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    week_split: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # Whether `target` was compared with the team's target in performance (False: not checked).
+    target_checked: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    due_on: Mapped[date] = mapped_column(Date)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('weekly_review', 'monthly_record', 'team_monthly_plan', 'team_annual_plan')",
+                        name="kind"),
+        CheckConstraint("status IN ('draft', 'submitted', 'approved', 'returned')", name="status"),
+        CheckConstraint("(kind LIKE 'team_%') = (team_id IS NOT NULL)", name="team_plans_name_a_team"),
+        CheckConstraint("period_end >= period_start", name="period_in_order"),
+        CheckConstraint("version > 0", name="version_positive"),
+        Index("uq_plan_sheet_agent_period", "kind", "agent_id", "period_start", unique=True,
+              postgresql_where=text("team_id IS NULL")),
+        Index("uq_plan_sheet_team_period", "kind", "team_id", "period_start", unique=True,
+              postgresql_where=text("team_id IS NOT NULL")),
+        Index("ix_plan_sheet_status_period", "status", "kind", "period_start"),
+    )
+
+
+class PlanAct(Base):
+    """A recorded act on a sheet: submitted by its author, approved or returned by a supervisor with a
+    comment (主管关怀 / 批阅意见). Never edited: a resubmission is a new act."""
+
+    __tablename__ = "plan_act"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("plan_sheet.id"), index=True)
+    act: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    actor_agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    sheet_version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("act IN ('submitted', 'approved', 'returned')", name="act"),)
+
+
+class Meeting(Base):
+    """A team meeting: morning/evening 早夕会, weekly 周例会 or monthly 月例会, with its host, minutes and
+    decisions; attendance in `meeting_attendance`."""
+
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    team_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    # The team's supervisor when the meeting was recorded: whose scope the meeting falls in.
+    leader_agent_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(Text)
+    held_on: Mapped[date] = mapped_column(Date)
+    host_agent_id: Mapped[int] = mapped_column(BigInteger)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    recorded_by: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('morning', 'evening', 'weekly', 'monthly')", name="kind"),
+        Index("ix_meeting_team_held_on", "team_id", "held_on"),
+    )
+
+
+class MeetingAttendance(Base):
+    """Whether a member of the team was at a meeting: present, absent or excused."""
+
+    __tablename__ = "meeting_attendance"
+
+    meeting_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("meeting.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    status: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("status IN ('present', 'absent', 'excused')", name="status"),)
+
+
+class CoachingMoment(Base):
+    """A moment that calls for one-on-one coaching 个别辅导的时机 (seed 002), and what to do then."""
+
+    __tablename__ = "coaching_moment"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_zh: Mapped[str] = mapped_column(Text)
+    guidance_zh: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+class CoachingRecord(Base):
+    """A supervisor's record of coaching one member 个别辅导记录: seen by that supervisor and that member only."""
+
+    __tablename__ = "coaching_record"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    supervisor_agent_id: Mapped[int] = mapped_column(BigInteger)
+    member_agent_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    coached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    moment: Mapped[str] = mapped_column(Text, ForeignKey("coaching_moment.code"))
+    method: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    follow_up_on: Mapped[date | None] = mapped_column(Date)
+    client_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("method IN ('conversation', 'training', 'joint_visit', 'home_visit')", name="method"),
+        Index("ix_coaching_record_supervisor", "supervisor_agent_id", "coached_at"),
+        Index("ix_coaching_record_member", "member_agent_id", "coached_at"),
+        Index("uq_coaching_record_client_id", "supervisor_agent_id", "client_id", unique=True,
+              postgresql_where=text("client_id IS NOT NULL")),
+    )
+
+
+class CallbackRecord(Base):
+    """A supervisor's call to a member's customer 回访电话记录表: the customer by id only, never its
+    identity or contact data; seen by that supervisor and that member only."""
+
+    __tablename__ = "callback_record"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    supervisor_agent_id: Mapped[int] = mapped_column(BigInteger)
+    member_agent_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customer.id"))
+    called_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    purpose: Mapped[str] = mapped_column(Text)
+    findings: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    revisit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    advice_to_member: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("outcome IN ('reached', 'not_reached', 'declined', 'revisit_agreed')", name="outcome"),
+        Index("ix_callback_record_supervisor", "supervisor_agent_id", "called_at"),
+        Index("ix_callback_record_member", "member_agent_id", "called_at"),
+        Index("uq_callback_record_client_id", "supervisor_agent_id", "client_id", unique=True,
+              postgresql_where=text("client_id IS NOT NULL")),
+    )
+
+
+class SupervisorDiary(Base):
+    """A supervisor's evening business diary 主管经营日志: one per supervisor and business day."""
+
+    __tablename__ = "supervisor_diary"
+
+    supervisor_agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    summary: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
+    tomorrow_plan: Mapped[str | None] = mapped_column(Text)
+    self_check: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 def row_dict(row: Any) -> dict[str, Any]:

@@ -53,10 +53,32 @@ class EntryWindow(RuleValue):
     future_tolerance_minutes: int = Field(ge=0, le=24 * 60)
 
 
+class PlanDeadlines(RuleValue):
+    """When plans and review sheets are due (DOMAIN.md §3): the weekly review sheet on a weekday of the
+    week it reviews (offset 0) or of the week after (offset 1); an agent's monthly record and the team's
+    monthly work plan by a day of their month (the 5th); the team's annual plan before a day of January
+    (10 January: the 9th is the last day). A sheet is overdue the day after it is due."""
+
+    weekly_review_due_weekday: int = Field(ge=0, le=6, description="0 Monday … 6 Sunday")
+    weekly_review_week_offset: int = Field(ge=0, le=1)
+    monthly_record_due_day: int = Field(ge=1, le=28)
+    team_monthly_plan_due_day: int = Field(ge=1, le=28)
+    annual_plan_before: str = Field(pattern=r"^01-(0[2-9]|[12][0-9]|3[01])$",
+                                    description="MM-DD in January: the plan is due the day before")
+
+
+class MeetingNorms(RuleValue):
+    """How many morning/evening meetings 早夕会 a team holds at least each week (Monday–Sunday)."""
+
+    morning_evening_per_week: int = Field(ge=0, le=14)
+
+
 RULES: dict[str, type[RuleValue]] = {
     "daily_targets": DailyTargets,
     "visit_minimum": VisitMinimum,
     "entry_window": EntryWindow,
+    "plan_deadlines": PlanDeadlines,
+    "meeting_norms": MeetingNorms,
 }
 
 BOOK = RuleBook(RuleVersion, RULES)
