@@ -39,24 +39,16 @@ import itertools
 import json
 import os
 import random
-import re
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import asyncpg
-import httpx
-import uvloop
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -65,11 +57,11 @@ from ledger_service.calendar import WorkingCalendar
 from ledger_service.postings import Line
 from svckit.db import Database
 from svckit.internal_auth import mint_internal_token
+from svckit.ops import loadgen
 from svckit.ops.bench import BenchContext, Figure
-from svckit.ops.services import answers_ok
+from svckit.ops.loadgen import Run, drive, in_thread, serve
 from svckit.scope import DataScope
 
-T = TypeVar("T")
 CONCURRENCY = int(os.environ.get("BENCH_LEDGER_CONCURRENCY", "32"))
 ENTRIES = int(os.environ.get("BENCH_LEDGER_ENTRIES", "20000"))
 WORKERS = int(os.environ.get("BENCH_LEDGER_WORKERS", "2"))
@@ -135,111 +127,15 @@ async def load_org(conn: asyncpg.Connection) -> Org:
 
 @contextmanager
 def service(ctx: BenchContext, workers: int) -> Iterator[tuple[int, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**os.environ, "LEDGER_DATABASE_URL": ctx.db.dsn("ledger"), "INTERNAL_TOKEN_SECRET": ctx.internal_secret,
-           "LEDGER_DB_POOL_SIZE": str(max(CONCURRENCY // workers, 10)), "PYTHONUNBUFFERED": "1"}
-    env.pop("LEDGER_ORG_URL", None)
-    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as folder:
-        log = Path(folder) / "service.log"
-        with log.open("w", encoding="utf-8") as out:
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "uvicorn", "ledger_service.app:create_app", "--factory", "--port", str(port),
-                 "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-                env=env, cwd=ctx.root, stdout=out, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + 60
-                with httpx.Client(timeout=2.0) as probe:
-                    while not answers_ok(probe, f"http://127.0.0.1:{port}/readyz"):
-                        if time.monotonic() > deadline or proc.poll() is not None:
-                            raise RuntimeError(f"ledger service not ready: {log.read_text()[-2000:]}")
-                        time.sleep(0.2)
-                yield port, proc.pid
-            finally:
-                proc.terminate()
-                proc.wait(timeout=15)
-
-
-_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection over asyncio streams: a request is written as prepared
-    bytes and its response read by Content-Length; nothing else (the client must cost little, as it
-    shares the machine's two CPUs with the service and the database)."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
-        return cls(reader, writer)
-
-    async def call(self, request: bytes) -> tuple[int, bytes]:
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        found = _LENGTH.search(head)
-        body = await self.reader.readexactly(int(found[1])) if found else b""
-        return int(head[9:12]), body
-
-    def close(self) -> None:
-        self.writer.close()
+    env = {"LEDGER_DATABASE_URL": ctx.db.dsn("ledger"), "INTERNAL_TOKEN_SECRET": ctx.internal_secret,
+           "LEDGER_DB_POOL_SIZE": str(max(CONCURRENCY // workers, 10))}
+    os.environ.pop("LEDGER_ORG_URL", None)
+    with serve("ledger_service.app:create_app", env, root=ctx.root, workers=workers, name="ledger") as running:
+        yield running
 
 
 def http_request(method: str, path: str, token: str, body: Any = None, headers: dict[str, str] | None = None) -> bytes:
-    payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-    lines = [f"{method} {path} HTTP/1.1", "Host: ledger", f"Authorization: Bearer {token}",
-             f"Content-Length: {len(payload)}"]
-    if body is not None:
-        lines.append("Content-Type: application/json")
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
-
-
-class Run(NamedTuple):
-    seconds: float
-    latencies: list[float]
-    answers: list[tuple[int, bytes]]
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def p(self, q: int) -> float:
-        return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000
-
-
-async def drive(port: int, requests: Sequence[bytes], concurrency: int) -> Run:
-    """Send every request, `concurrency` at a time on as many keep-alive connections."""
-    connections = [await Connection.open(port) for _ in range(concurrency)]
-    latencies = [0.0] * len(requests)
-    answers: list[tuple[int, bytes]] = [(0, b"")] * len(requests)
-    cursor = iter(range(len(requests)))
-
-    async def worker(connection: Connection) -> None:
-        for n in cursor:
-            started = time.perf_counter()
-            answers[n] = await connection.call(requests[n])
-            latencies[n] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in connections))
-    seconds = time.perf_counter() - started
-    for c in connections:
-        c.close()
-    return Run(seconds, latencies, answers)
-
-
-def in_thread(work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-    """Run a coroutine on its own uvloop in a worker thread: the client's loop is as lean as the
-    service's, and nothing of the benchmark's own loop runs while it is timed."""
-
-    def target() -> T:
-        return uvloop.run(work())  # type: ignore[arg-type]
-
-    return asyncio.to_thread(target)
+    return loadgen.http_request(method, path, token, body, headers, host="ledger")
 
 
 # ---------------------------------------------------------------------------------------------
