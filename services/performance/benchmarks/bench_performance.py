@@ -188,7 +188,7 @@ async def settle_once(ctx: BenchContext, conn: asyncpg.Connection) -> tuple[floa
         agents = [r["agent_id"] for r in await conn.fetch(
             "SELECT agent_id FROM performance.run_payable WHERE run_id = $1", run["id"])]
         times = []
-        for agent in random.Random(6).sample(agents, min(1000, len(agents))):
+        for agent in random.Random(6).sample(agents, min(1000, len(agents))):  # noqa: S311 - a sample, no secret
             begun = time.perf_counter()
             answer = await client.get(f"/v1/statements/{agent}", params={"period": PERIOD})
             times.append(time.perf_counter() - begun)

@@ -12,22 +12,17 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from performance_service.rules import RuleSetBody
 from performance_service.settlement import (
     Adjustment,
     Balance,
     CountBackTeam,
+    Earned,
     EndedPolicy,
     Inputs,
     Position,
-    Premium,
 )
-from svckit.directory import branch_of
 
-PREMIUM = text(
-    "SELECT agent_id, product_code, policy_year, sum(amount) AS amount, count(*) AS facts"
-    " FROM performance.fact WHERE period = :period AND id <= :upto AND currency = :currency"
-    "   AND kind IN ('received_premium', 'reversal')"
-    " GROUP BY agent_id, product_code, policy_year")
 ENDED = text(
     "SELECT e.agent_id, e.policy_id, p.product_code, e.detail->>'how' AS how, p.issued_on, e.occurred_on AS ended_on,"
     "  array_agg(r.policy_year ORDER BY r.policy_year) FILTER (WHERE r.policy_year IS NOT NULL) AS years,"
@@ -57,7 +52,8 @@ ADJUSTMENTS_AGAIN = text(
     "SELECT d.id, d.agent_id, d.adjustment, d.finance_note FROM performance.dispute d"
     " WHERE d.status = 'settled' AND d.settled_in_run = :run")
 POSITIONS = text(
-    "SELECT a.agent_id, a.supervisor_id, a.rank_code, i.path AS institution_path"
+    "SELECT a.agent_id, a.supervisor_id, a.rank_code,"
+    "  CASE WHEN cardinality(i.path) > 1 THEN i.path[2] ELSE coalesce(i.path[1], 0) END AS branch_id"
     " FROM performance.run_agent a LEFT JOIN performance.org_institution i ON i.institution_id = a.institution_id"
     " WHERE a.run_id = :run ORDER BY cardinality(a.path), a.agent_id")
 OUTSTANDING = text("SELECT agent_id, outstanding, overdue FROM performance.run_outstanding"
@@ -85,11 +81,8 @@ async def read(session: AsyncSession, *, run_id: str, period: str, period_end: d
                supersedes: str | None, final: bool) -> tuple[Inputs, list[int]]:
     """The run's inputs (org's and the ledger's already stored with the run), and the disputes it settles."""
     params = {"period": period, "upto": upto, "currency": currency, "run": run_id}
-    positions = [Position(int(r.agent_id), r.supervisor_id, r.rank_code,
-                          branch_of(r.institution_path) if r.institution_path else 0)
+    positions = [Position(r.agent_id, r.supervisor_id, r.rank_code, r.branch_id)
                  for r in await _rows(session, POSITIONS, params)]
-    premium = [Premium(r.agent_id, r.product_code or "", r.policy_year or 1, r.amount, r.facts)
-               for r in await _rows(session, PREMIUM, params)]
     ended = [EndedPolicy(r.agent_id, r.policy_id, r.product_code, r.how or "ended", r.issued_on.isoformat(),
                          r.ended_on.isoformat(), months_between(r.issued_on, r.ended_on),
                          tuple(zip(r.years or [], r.amounts or [], strict=True)))
@@ -111,5 +104,72 @@ async def read(session: AsyncSession, *, run_id: str, period: str, period_end: d
         adjustments = [Adjustment(r.agent_id, r.id, r.adjustment, r.finance_note or "") for r in rows]
         disputes = [r.id for r in rows]
         paid.update({r.agent_id: r.paid for r in await _rows(session, PAID_BEFORE, params)})
-    inputs = Inputs(positions, premium, ended, outstanding, previous, adjustments, count_back, nurtured, dict(paid))
+    inputs = Inputs(positions, [], ended, outstanding, previous, adjustments, count_back, nurtured, dict(paid))
     return inputs, disputes
+
+
+def rounded_sql(expression: str, rules: RuleSetBody) -> str:
+    """The rule set's rounding as SQL (numeric round is half away from zero, as ROUND_HALF_UP)."""
+    places, mode = int(rules.rounding.places), rules.rounding.mode
+    if mode == "half_up":
+        return f"round({expression}, {places})"
+    if mode == "down":
+        return f"trunc({expression}, {places})"
+    scale = "1" + "0" * places  # 10^places, an exact numeric
+    scaled = f"(({expression}) * {scale})"
+    if mode == "up":
+        return f"round(sign({scaled}) * ceil(abs({scaled})) / {scale}, {places})"
+    return (f"round((CASE WHEN abs({scaled} - trunc({scaled})) = 0.5 AND mod(trunc({scaled}), 2) = 0"
+            f" THEN trunc({scaled}) ELSE round({scaled}) END) / {scale}, {places})")
+
+
+def commission_statements(rules: RuleSetBody) -> tuple[Any, Any, Any]:
+    """Commission lines computed set-based into a scratch table (the arithmetic of
+    settlement.commission), written into the run's statement, and summed per agent."""
+    amount = rounded_sql("s.amount * s.rate", rules)
+    compute = text(
+        # The rounding expression is built from the validated rule (an int and an enum), never from input.
+        "CREATE TEMP TABLE commission_line ON COMMIT DROP AS"  # noqa: S608
+        " WITH rates AS (SELECT * FROM unnest(CAST(:products AS text[]), CAST(:froms AS int[]),"
+        "    CAST(:tos AS int[]), CAST(:rates AS numeric[])) AS r(product_code, year_from, year_to, rate)),"
+        " sums AS (SELECT agent_id, coalesce(product_code, '') AS product_code,"
+        "    coalesce(policy_year, 1) AS policy_year, sum(amount) AS amount, count(*) AS facts FROM performance.fact"
+        "  WHERE period = :period AND id <= :upto AND currency = :currency AND kind IN ('received_premium', 'reversal')"
+        "  GROUP BY 1, 2, 3),"
+        # The rates tile each product's years (rules.Commission), so each join finds one rate at most.
+        " rated AS (SELECT f.*, coalesce(p.rate, a.rate) AS rate FROM sums f"
+        "    LEFT JOIN rates p ON p.product_code = f.product_code AND f.policy_year BETWEEN p.year_from AND p.year_to"
+        "    LEFT JOIN rates a ON a.product_code = '*' AND f.policy_year BETWEEN a.year_from AND a.year_to)"
+        f" SELECT s.*, coalesce({amount}, 0) AS commission,"
+        "    row_number() OVER (PARTITION BY s.agent_id ORDER BY s.product_code COLLATE \"C\", s.policy_year)"
+        "      AS line_no"
+        "  FROM rated s")
+    write = text(
+        "INSERT INTO performance.statement_line"
+        "    (run_id, agent_id, line_no, kind, rule, currency, amount, base, arithmetic)"
+        "  SELECT :run, agent_id, line_no, 'commission', 'commission', :currency, commission,"
+        "    jsonb_build_object('product_code', product_code, 'policy_year', policy_year,"
+        "      'received_premium', amount::text, 'facts', facts)"
+        "      || CASE WHEN rate IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('rate', rate::text) END,"
+        "    CASE WHEN rate IS NULL"
+        "      THEN format('no commission rate for %s in policy year %s', product_code, policy_year)"
+        "      ELSE format('%s × %s = %s', amount, rate, commission) END"
+        "  FROM commission_line")
+    totals = text(
+        "SELECT agent_id, sum(commission) AS total, coalesce(sum(commission) FILTER (WHERE policy_year = 1), 0) AS fyc,"
+        "  count(*) AS lines FROM commission_line GROUP BY agent_id")
+    return compute, write, totals
+
+
+async def write_commission(session: AsyncSession, rules: RuleSetBody, *, run_id: str, period: str, upto: int
+                           ) -> dict[int, Earned]:
+    rates = rules.commission.rates
+    compute, write, totals = commission_statements(rules)
+    await session.execute(compute, {
+        "period": period, "upto": upto, "currency": rules.currency,
+        "products": [r.product_code for r in rates], "froms": [r.year_from for r in rates],
+        "tos": [r.year_to if r.year_to is not None else 2**31 - 1 for r in rates],
+        "rates": [r.rate for r in rates]})
+    await session.execute(write, {"run": run_id, "currency": rules.currency})
+    result = await session.execute(totals)
+    return {r.agent_id: Earned(r.total, r.fyc, r.lines) for r in result}

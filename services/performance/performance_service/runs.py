@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from performance_service import inputs, rules, upstream
 from performance_service.models import Dispute, RuleSet, RunPayable, SettlementRun
-from performance_service.settlement import Result, settle
+from performance_service.settlement import Result, settle_from
 from performance_service.upstream import Upstreams
 from svckit.db import Database
 from svckit.errors import BadGateway, Conflict, DomainError, NotFound, Unprocessable
@@ -133,17 +133,27 @@ async def _copy(session: AsyncSession, table: str, columns: list[str], records: 
         table, schema_name="performance", columns=columns, records=records)
 
 
+SNAPSHOT_STAGE = text("CREATE TEMP TABLE snapshot_line (line jsonb) ON COMMIT DROP")
+SNAPSHOT_STORE = text(
+    "INSERT INTO performance.run_agent (run_id, agent_id, supervisor_id, path, rank_code, institution_id, team_id)"
+    " SELECT :run, (line->>'agent_id')::bigint, (line->>'supervisor_id')::bigint,"
+    "  translate(line->>'path', '[]', '{}')::bigint[], line->>'rank_code', (line->>'institution_id')::bigint,"
+    "  (line->>'team_id')::bigint FROM snapshot_line")
+
+
 async def take_inputs(session: AsyncSession, up: Upstreams, run: SettlementRun, body: rules.RuleSetBody) -> None:
     """Org's hierarchy at the period's end, the ledger's outstanding premium and count-back answers,
     stored with the run (reproducible without asking them again)."""
     start, last = period_bounds(run.period)
     org = up.need_org()
-    agents: list[tuple[Any, ...]] = []
-    async for p in upstream.snapshot(org, last):
-        agents.append((run.id, p["agent_id"], p["supervisor_id"], p["path"], p["rank_code"], p["institution_id"],
-                       p["team_id"]))
-    await _copy(session, "run_agent", ["run_id", "agent_id", "supervisor_id", "path", "rank_code", "institution_id",
-                                       "team_id"], agents)
+    # The snapshot streams from org into PostgreSQL as it arrives: PostgreSQL parses the JSON lines.
+    await session.execute(SNAPSHOT_STAGE)
+    raw = await (await session.connection()).get_raw_connection()
+    async with upstream.snapshot(org, last) as lines:
+        # JSON has no raw control characters: \x01 and \x02 never occur as quote or delimiter.
+        await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+            "snapshot_line", source=lines, columns=["line"], format="csv", delimiter="\x01", quote="\x02")
+    await session.execute(SNAPSHOT_STORE, {"run": run.id})
     ledger = up.need_ledger()
     response = await ledger.request("GET", "/v1/receivables/outstanding", params={"period_end": last.isoformat()})
     if response.status_code != 200:
@@ -257,12 +267,14 @@ async def compute_and_store(db: Database, up: Upstreams, run: SettlementRun, wor
         previous = (await session.execute(select(SettlementRun.id).where(
             SettlementRun.period == run.period, SettlementRun.mode == "final",
             SettlementRun.status == "completed"))).scalar()
+        earned = await inputs.write_commission(session, body, run_id=run.id, period=run.period, upto=run.fact_upto)
+        clock.lap("commission_written")
         read, disputes = await inputs.read(
             session, run_id=run.id, period=run.period, period_end=last, upto=run.fact_upto,
             currency=body.currency, supersedes=previous if run.mode == "final" else None,
             final=run.mode == "final")
         clock.lap("inputs_read")
-        result = settle(body, read)
+        result = settle_from(body, read, earned)
         clock.lap("computed")
         await store(session, mine, body, result, disputes)
         clock.lap("stored")

@@ -169,54 +169,85 @@ def department_fyc(groups: Groups, head: int) -> Decimal:
     return groups.direct_group.get(head, ZERO) + groups.subordinate_groups.get(head, ZERO)
 
 
+@dataclass(frozen=True, slots=True)
+class Earned:
+    """An agent's commission lines, summed: all of it, the first-year part (FYC), and how many lines."""
+
+    total: Decimal
+    fyc: Decimal
+    lines: int
+
+
+def commission(rules: RuleSetBody, premium: list[Premium]) -> tuple[list[Line], dict[int, Earned]]:
+    """Commission lines: received premium by product and policy year at its rate, each line rounded.
+    (runs.py computes the same lines in SQL for volume; a test holds the two together.)"""
+    rnd = rules.rounding.apply
+    rates: dict[tuple[str, int], Decimal | None] = {}
+    lines: list[Line] = []
+    totals: dict[int, list[Any]] = {}
+    for p in sorted(premium, key=lambda x: (x.agent_id, x.product_code, x.policy_year)):
+        key = (p.product_code, p.policy_year)
+        if key not in rates:
+            rates[key] = rules.commission.rate(*key)
+        rate = rates[key]
+        base: dict[str, Any] = {"product_code": p.product_code, "policy_year": p.policy_year,
+                                "received_premium": str(p.amount), "facts": p.facts}
+        if rate is None:
+            amount, arithmetic = ZERO, f"no commission rate for {p.product_code} in policy year {p.policy_year}"
+        else:
+            amount = rnd(p.amount * rate)
+            base["rate"] = str(rate)
+            arithmetic = f"{p.amount} × {rate} = {amount}"
+        sums = totals.setdefault(p.agent_id, [ZERO, ZERO, 0])
+        sums[0] += amount
+        if p.policy_year == 1:
+            sums[1] += amount
+        sums[2] += 1
+        lines.append(Line(p.agent_id, sums[2], "commission", "commission", amount, base, arithmetic))
+    return lines, {a: Earned(t, f, n) for a, (t, f, n) in totals.items()}
+
+
 class _Statement:
-    """The lines of one agent, numbered in order."""
+    """The lines of one agent after its commission lines, numbered on from them."""
 
-    __slots__ = ("agent_id", "lines")
+    __slots__ = ("agent_id", "base_total", "lines", "offset")
 
-    def __init__(self, agent_id: int) -> None:
+    def __init__(self, agent_id: int, earned: Earned | None) -> None:
         self.agent_id = agent_id
+        self.base_total = earned.total if earned is not None else ZERO
+        self.offset = earned.lines if earned is not None else 0
         self.lines: list[Line] = []
 
     def add(self, kind: str, rule: str, amount: Decimal, base: dict[str, Any], arithmetic: str) -> Decimal:
-        self.lines.append(Line(self.agent_id, len(self.lines) + 1, kind, rule, amount, base, arithmetic))
+        self.lines.append(Line(self.agent_id, self.offset + len(self.lines) + 1, kind, rule, amount, base,
+                               arithmetic))
         return amount
 
     def total(self) -> Decimal:
-        return sum((x.amount for x in self.lines), ZERO)
+        return self.base_total + sum((x.amount for x in self.lines), ZERO)
 
 
 def settle(rules: RuleSetBody, inputs: Inputs) -> Result:
     """Every agent's statement lines and payable for one period."""
-    rnd = rules.rounding.apply
+    lines, earned = commission(rules, inputs.premium)
+    rest = settle_from(rules, inputs, earned)
+    merged = sorted([*lines, *rest.lines], key=lambda x: (x.agent_id, x.line_no))
+    return Result(merged, rest.payables)
+
+
+def settle_from(rules: RuleSetBody, inputs: Inputs, earned: dict[int, Earned]) -> Result:
+    """Everything after the commission lines (`earned`, per agent): allowances, clawbacks, adjustments,
+    carried balances, withholding; the lines returned are those other lines, the payables every agent's."""
     ranks = {p.agent_id: p.rank_code for p in inputs.positions}
     statements: dict[int, _Statement] = {}
 
     def statement(agent_id: int) -> _Statement:
         found = statements.get(agent_id)
         if found is None:
-            found = statements[agent_id] = _Statement(agent_id)
+            found = statements[agent_id] = _Statement(agent_id, earned.get(agent_id))
         return found
 
-    fyc: dict[int, Decimal] = defaultdict(Decimal)
-    rates: dict[tuple[str, int], Decimal | None] = {}
-    for p in sorted(inputs.premium, key=lambda x: (x.agent_id, x.product_code, x.policy_year)):
-        key = (p.product_code, p.policy_year)
-        if key not in rates:
-            rates[key] = rules.commission.rate(*key)
-        rate = rates[key]
-        base = {"product_code": p.product_code, "policy_year": p.policy_year, "received_premium": str(p.amount),
-                "facts": p.facts}
-        if rate is None:
-            statement(p.agent_id).add("commission", "commission", ZERO, base,
-                                      f"no commission rate for {p.product_code} in policy year {p.policy_year}")
-            continue
-        amount = rnd(p.amount * rate)
-        statement(p.agent_id).add("commission", "commission", amount, {**base, "rate": str(rate)},
-                                  f"{p.amount} × {rate} = {amount}")
-        if p.policy_year == 1:
-            fyc[p.agent_id] += amount
-
+    fyc = {a: e.fyc for a, e in earned.items() if e.fyc}
     groups = group_structure(rules, inputs.positions, fyc)
     counted_back = _count_back(inputs.count_back, groups)
     _management_allowances(rules, inputs.positions, groups, counted_back, statement)
@@ -235,10 +266,22 @@ def settle(rules: RuleSetBody, inputs: Inputs) -> Result:
         if bal.carried or bal.held:
             statement(agent_id)
     branches = {p.agent_id: p.branch_id for p in inputs.positions}
-    payables = [_close(rules, s, gross.get(a, ZERO), inputs.previous.get(a, Balance()),
-                       inputs.outstanding.get(a), branches.get(a, 0))
-                for a, s in sorted(statements.items())]
-    return Result([x for _, s in sorted(statements.items()) for x in s.lines], payables)
+    no_balance = Balance()
+    payables: list[Payable] = []
+    lines: list[Line] = []
+    for agent_id in sorted(earned.keys() | statements.keys()):
+        s = statements.get(agent_id)
+        if s is None:
+            s = _Statement(agent_id, earned[agent_id])
+            total = s.base_total
+            quiet = agent_id not in inputs.outstanding and agent_id not in inputs.previous
+            if quiet and total >= 0:  # nothing held, carried or owed: the commission is the pay
+                payables.append(Payable(agent_id, branches.get(agent_id, 0), total, total, ZERO, ZERO))
+                continue
+        payables.append(_close(rules, s, gross.get(agent_id, s.base_total), inputs.previous.get(agent_id, no_balance),
+                               inputs.outstanding.get(agent_id), branches.get(agent_id, 0)))
+        lines += s.lines
+    return Result(lines, payables)
 
 
 def _count_back(teams: Iterable[CountBackTeam], groups: Groups) -> dict[int, list[tuple[int, Decimal, Decimal]]]:

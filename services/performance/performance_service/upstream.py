@@ -4,11 +4,10 @@ outstanding premium, payables), one pooled client each, closed when the app stop
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import httpx
 
@@ -61,19 +60,12 @@ async def feed_page(client: ServiceClient, after: str | None, limit: int) -> Fee
     return FeedPage.model_validate(response.json())
 
 
-async def snapshot(org: ServiceClient, on: date) -> AsyncIterator[dict[str, Any]]:
-    """Org's whole hierarchy in force on a date, one position at a time (NDJSON, streamed)."""
+@asynccontextmanager
+async def snapshot(org: ServiceClient, on: date) -> AsyncIterator[AsyncIterator[bytes]]:
+    """Org's whole hierarchy in force on a date: NDJSON, one position a line, as it streams in."""
     token = {"Authorization": f"Bearer {org.token_for(None)}"}
     async with org.client.stream("GET", "/v1/snapshot", params={"on": on.isoformat()}, headers=token) as response:
         if response.status_code != 200:
             await response.aread()
             raise refused("org", response)
-        buffer = b""
-        async for chunk in response.aiter_bytes():
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                if line:
-                    yield json.loads(line)
-        if buffer.strip():
-            yield json.loads(buffer)
+        yield response.aiter_bytes()
