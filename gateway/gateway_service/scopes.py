@@ -7,6 +7,7 @@ own link or roles waits for the cache to expire.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict
@@ -28,6 +29,8 @@ class ScopeCache:
     def __init__(self, ttl_seconds: float, max_entries: int = 50_000) -> None:
         self.ttl, self.max_entries = ttl_seconds, max_entries
         self._entries: OrderedDict[ScopeKey, tuple[float, DataScope]] = OrderedDict()
+        # One question to org per user at a time: the requests arriving meanwhile wait for its answer.
+        self._asking: dict[ScopeKey, asyncio.Future[DataScope]] = {}
 
     async def scope_of(self, principal: Principal, upstreams: Upstreams, secret: str, seconds: float) -> DataScope:
         if "admin" in principal.roles:
@@ -37,12 +40,23 @@ class ScopeCache:
         cached = self._entries.get(key)
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
-        scope = await self._ask_org(principal, upstreams, secret, seconds)
+        asking = self._asking.get(key)
+        if asking is None:
+            # A task of its own: a caller that goes away does not cancel the answer others wait for.
+            asking = asyncio.ensure_future(self._ask_org(principal, upstreams, secret, seconds))
+            self._asking[key] = asking
+            asking.add_done_callback(lambda done: self._settled(key, done))
+        scope = await asyncio.shield(asking)
         self._entries[key] = (time.monotonic() + self.ttl, scope)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
         return scope
+
+    def _settled(self, key: ScopeKey, done: asyncio.Future[DataScope]) -> None:
+        self._asking.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here: every caller may have gone away meanwhile
 
     @staticmethod
     async def _ask_org(principal: Principal, upstreams: Upstreams, secret: str, seconds: float) -> DataScope:

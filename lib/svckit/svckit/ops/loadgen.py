@@ -15,7 +15,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -40,26 +39,27 @@ def free_port() -> int:
 def serve(app: str, env: Mapping[str, str], *, root: Path, workers: int = 1, name: str = "service",
           port: int | None = None) -> Iterator[tuple[int, int]]:
     """Run `app` (a factory, "package.app:create_app") under uvicorn until the block ends; yields
-    (port, pid) once /readyz answers."""
+    (port, pid) once /readyz answers. Its output is kept in .data/bench/<name>.log."""
     port = port or free_port()
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
-        log = Path(folder) / "service.log"
-        with log.open("w", encoding="utf-8") as out:
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--workers", str(workers),
-                 "--no-access-log", "--log-level", "warning"],
-                env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, cwd=root, stdout=out, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + 60
-                with httpx.Client(timeout=2.0) as probe:
-                    while not answers_ok(probe, f"http://127.0.0.1:{port}/readyz"):
-                        if time.monotonic() > deadline or proc.poll() is not None:
-                            raise RuntimeError(f"{name} not ready: {log.read_text()[-2000:]}")
-                        time.sleep(0.2)
-                yield port, proc.pid
-            finally:
-                proc.terminate()
-                proc.wait(timeout=15)
+    folder = root / ".data" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"{name}.log"
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--workers", str(workers),
+             "--no-access-log", "--log-level", "warning"],
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, cwd=root, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            with httpx.Client(timeout=2.0) as probe:
+                while not answers_ok(probe, f"http://127.0.0.1:{port}/readyz"):
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError(f"{name} not ready: {log.read_text()[-2000:]}")
+                    time.sleep(0.2)
+            yield port, proc.pid
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
 
 
 _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
