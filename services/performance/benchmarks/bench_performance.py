@@ -174,23 +174,27 @@ async def settle_once(ctx: BenchContext, conn: asyncpg.Connection) -> tuple[floa
         org_transport=httpx.ASGITransport(app=org_app), ledger_transport=httpx.ASGITransport(app=ledger_app),
         follow=False)
     app.state.clock = lambda: CLOSED_ON
-    admin = internal_headers(secret, "performance", username="bench", roles=frozenset({"admin"}))
+
+    def admin() -> dict[str, str]:  # internal tokens live 60 s: a fresh one per request
+        return internal_headers(secret, "performance", username="bench", roles=frozenset({"admin"}))
+
     async with running(org_app, "http://org.bench"), running(ledger_app, "http://ledger.bench"), \
             running(app, "http://performance.bench") as client:
-        client.headers.update(admin)
         client.timeout = httpx.Timeout(600)
         started = time.perf_counter()
-        response = await client.post("/v1/settlements", json={"period": PERIOD})
+        response = await client.post("/v1/settlements", json={"period": PERIOD}, headers=admin())
         elapsed = time.perf_counter() - started
         assert response.status_code == 201, response.text
         run = response.json()
+        print(f"# performance: settled in {elapsed:.1f} s, seconds by phase {run['totals']['seconds']}", flush=True)
         await check(conn, run["id"])
         agents = [r["agent_id"] for r in await conn.fetch(
             "SELECT agent_id FROM performance.run_payable WHERE run_id = $1", run["id"])]
         times = []
         for agent in random.Random(6).sample(agents, min(1000, len(agents))):  # noqa: S311 - a sample, no secret
+            headers = admin()
             begun = time.perf_counter()
-            answer = await client.get(f"/v1/statements/{agent}", params={"period": PERIOD})
+            answer = await client.get(f"/v1/statements/{agent}", params={"period": PERIOD}, headers=headers)
             times.append(time.perf_counter() - begun)
             assert answer.status_code == 200, answer.text
         run["statement_p50_ms"] = statistics.median(times) * 1000
@@ -212,7 +216,6 @@ async def run(ctx: BenchContext) -> list[Figure]:
     try:
         elapsed, run_id, run = await settle_once(ctx, conn)
         floor, total = await reference(conn, run_id)
-        print(f"# performance: seconds by phase {run['totals']['seconds']}", flush=True)
         print(f"# performance: run {run_id}: {run['agents']} statements, {run['totals']['lines']} lines, "
               f"{run['totals']['agents_paid']} payables posted, {run['totals']['net']} paid "
               f"(reference pays {total}); bare SQL {floor:.2f} s", flush=True)

@@ -285,11 +285,12 @@ def settle_from(rules: RuleSetBody, inputs: Inputs, earned: dict[int, Earned]) -
 
 
 def _count_back(teams: Iterable[CountBackTeam], groups: Groups) -> dict[int, list[tuple[int, Decimal, Decimal]]]:
-    """Per nurturer: separated teams that count back, with their department FYC and share."""
+    """Per nurturer: the teams org counts back, with their department FYC and share. A peer-level team
+    heads its own department whether or not it separated (China Life style keeps it in the line), so
+    its FYC is in no group of the nurturer's and counts only this way."""
     found: dict[int, list[tuple[int, Decimal, Decimal]]] = defaultdict(list)
     for t in sorted(teams, key=lambda x: (x.nurturer_id, x.team_head_id)):
-        if t.separated:  # a team kept in the nurturer's line is already in their groups
-            found[t.nurturer_id].append((t.team_head_id, department_fyc(groups, t.team_head_id), t.share))
+        found[t.nurturer_id].append((t.team_head_id, department_fyc(groups, t.team_head_id), t.share))
     return found
 
 

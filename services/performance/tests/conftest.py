@@ -41,6 +41,7 @@ class Stack:
     follow: Any
     engine: Any
     performance_app: Any
+    feeds: dict[str, Any]
 
     def as_user(self, scope: DataScope, *roles: str, user: str | None = None) -> dict[str, str]:
         return internal_headers(self.secret, "performance", roles=frozenset(roles), scope=scope,
@@ -89,7 +90,9 @@ async def stack(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[
             await org_follows.drain()
             await facts_follow.drain()
 
+        feeds = {"ledger_org": ledger_follows, "org": org_follows, "facts": facts_follow}
+
         try:
-            yield Stack(org, ledger, performance, internal_secret, follow, kit.db.engine, performance_app)
+            yield Stack(org, ledger, performance, internal_secret, follow, kit.db.engine, performance_app, feeds)
         finally:
             await ledger_org.aclose()

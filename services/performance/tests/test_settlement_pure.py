@@ -187,3 +187,22 @@ def test_random_settlements_add_up_and_repeat() -> None:
             assert p.net == by_agent.get(p.agent_id, D(0)) >= 0
             assert p.held >= 0
             assert p.carried >= 0
+
+
+@pytest.mark.parametrize("separated", [True, False])
+def test_count_back_adds_the_peer_team_in_both_fission_styles(separated: bool) -> None:
+    """Ping An / PICC: the peer team left the line; China Life: it stays below its nurturer. Either way
+    it heads its own department, and counts to the nurturer's base only as org counts it back."""
+    positions = [Position(1, None, "department_manager", 10),
+                 Position(2, None if separated else 1, "department_manager", 10), Position(3, 2, "agent", 10)]
+    value = body()
+    value["management_allowances"][1]["count_back"] = True
+    counted = rules.parse(value)
+    premium = [Premium(3, "P", 1, D("200000"), 4)]
+    without = settle(counted, Inputs(positions, premium))
+    assert [x.agent_id for x in without.lines if x.kind == "management_allowance"] == [2]
+    result = settle(counted, Inputs(positions, premium, count_back=[CountBackTeam(1, 2, D("0.5"), separated)]))
+    line = next(x for x in result.lines if x.agent_id == 1)
+    assert line.rule == "management_allowances.department_subordinate"
+    assert line.amount == D("1200.00")  # 60,000 FYC × share 0.5 = 30,000, in the 4% bracket
+    assert line.base["count_back"] == [{"team_head_id": 2, "fyc": "60000.00", "share": "0.5"}]
