@@ -318,6 +318,8 @@ class Meeting(Base):
 
     __table_args__ = (
         CheckConstraint("kind IN ('morning', 'evening', 'weekly', 'monthly')", name="kind"),
+        # One meeting of a kind per team and day: recording it again is refused, naming the first.
+        Index("uq_meeting_team_kind_day", "team_id", "kind", "held_on", unique=True),
         Index("ix_meeting_team_held_on", "team_id", "held_on"),
     )
 

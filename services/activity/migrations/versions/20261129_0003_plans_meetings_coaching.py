@@ -53,6 +53,7 @@ def upgrade() -> None:
     schema='activity'
     )
     op.create_index('ix_meeting_team_held_on', 'meeting', ['team_id', 'held_on'], unique=False, schema='activity')
+    op.create_index('uq_meeting_team_kind_day', 'meeting', ['team_id', 'kind', 'held_on'], unique=True, schema='activity')
     op.create_table('plan_sheet',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('kind', sa.Text(), nullable=False),
@@ -229,6 +230,7 @@ def downgrade() -> None:
     op.drop_index('uq_plan_sheet_agent_period', table_name='plan_sheet', schema='activity', postgresql_where=sa.text('team_id IS NULL'))
     op.drop_index('ix_plan_sheet_status_period', table_name='plan_sheet', schema='activity')
     op.drop_table('plan_sheet', schema='activity')
+    op.drop_index('uq_meeting_team_kind_day', table_name='meeting', schema='activity')
     op.drop_index('ix_meeting_team_held_on', table_name='meeting', schema='activity')
     op.drop_table('meeting', schema='activity')
     op.drop_table('coaching_moment', schema='activity')
