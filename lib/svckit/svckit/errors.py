@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -144,14 +145,47 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _database_unreachable(exc: BaseException) -> bool:
+    """Whether the error is the database being out of reach (down, restarting, out of connection
+    slots, pool exhausted): a temporary state the client should retry, not a fault in the request."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlalchemy.exc.TimeoutError | ConnectionError | OSError):
+            return True
+        if type(seen).__name__ in _UNREACHABLE_DRIVER_ERRORS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+# asyncpg's names for a server that cannot take the connection now (matched by name: svckit does not
+# import the driver).
+_UNREACHABLE_DRIVER_ERRORS = frozenset({
+    "TooManyConnectionsError", "CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError",
+    "CrashShutdownError", "ConnectionFailureError",
+})
+
+
+def unexpected_problem(exc: BaseException, instance: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The problem body (and headers) for an error nobody handled: 503 to retry when the database is
+    out of reach, else a 500 that names nothing of our internals."""
+    if _database_unreachable(exc):
+        return problem_body(status=503, code="database_unavailable", title="Service unavailable",
+                            detail="The service cannot reach its database right now; retry shortly.",
+                            instance=instance), {"Retry-After": "1"}
+    return problem_body(status=500, code="internal_error", title="Internal error",
+                        detail="The request failed on our side; quote the request id when reporting it.",
+                        instance=instance), {}
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The trace goes to our log with the request id; the client only learns that it failed.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(
-        status=500, code="internal_error", title="Internal error",
-        detail="The request failed on our side; quote the request id when reporting it.",
-        instance=request.url.path,
-    )
+    body, headers = unexpected_problem(exc, request.url.path)
+    if body["status"] == 503:
+        log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,7 +9,7 @@ import time
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from svckit.errors import problem_body
+from svckit.errors import problem_body, unexpected_problem
 from svckit.requestid import REQUEST_ID_HEADER, accept_or_new, restore_request_id, set_request_id
 
 access_log = logging.getLogger("svckit.access")
@@ -45,15 +45,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            # Rendered here, inside the request's context, so the 500 still carries its request id.
-            access_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+        except Exception as error:
+            # Rendered here, inside the request's context, so the problem still carries its request id.
+            body, headers = unexpected_problem(error, scope["path"])
+            if body["status"] == 503:
+                access_log.warning("database unreachable on %s %s: %r", scope["method"], scope["path"], error)
+            else:
+                access_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if response_started:
                 raise
-            await _send_problem(send_with_id, problem_body(
-                status=500, code="internal_error", title="Internal error",
-                detail="The request failed on our side; quote the request id when reporting it.",
-                instance=scope["path"]), 500)
+            await _send_problem(send_with_id, body, body["status"], headers)
         finally:
             access_log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
@@ -112,8 +113,10 @@ class BodySizeLimitMiddleware:
         ), 413)
 
 
-async def _send_problem(send: Send, problem: dict[str, object], status: int) -> None:
+async def _send_problem(send: Send, problem: dict[str, object], status: int,
+                        headers: dict[str, str] | None = None) -> None:
     body = json.dumps(problem).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())]})
     await send({"type": "http.response.body", "body": body})

@@ -1,10 +1,13 @@
 """Every error is problem+json with a stable code; validation names the field; bodies are capped."""
 
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from svckit.routing import service_router
 from svckit.testing.asgi import internal_headers, running
@@ -24,6 +27,18 @@ def visits_router():  # type: ignore[no-untyped-def]
     @router.post("/visits")
     async def log_visit(body: Visit) -> dict[str, int]:
         return {"count": body.count}
+
+    @router.get("/unreachable-database")
+    async def unreachable() -> None:
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        engine = create_async_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{port}/nothing")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
 
     @router.get("/boom")
     async def boom() -> None:
@@ -90,3 +105,11 @@ async def test_request_ids_are_kept_when_sane_and_replaced_when_not(client: http
     replaced = await client.get("/healthz", headers={"X-Request-ID": "bad\nid"})
     assert replaced.headers["x-request-id"] != "bad\nid"
     assert len(replaced.headers["x-request-id"]) == 32
+
+
+async def test_a_database_out_of_reach_is_a_503_to_retry(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/unreachable-database")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["code"] == "database_unavailable"
