@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 import activity_service
-from activity_service.api import customers, entries, meetings, plans, reports, setup
+from activity_service.api import coaching, customers, entries, meetings, plans, reports, setup
 from activity_service.models import DIRECTORY, PLATFORM_TABLES, SCHEMA
 from activity_service.settings import ActivitySettings
 from svckit.app import create_service_app
@@ -29,7 +29,7 @@ def create_app(settings: ActivitySettings | None = None, database: Database | No
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[setup.router, setup.rules_api, entries.router, customers.router, reports.router,
-                 plans.router, meetings.router],
+                 plans.router, meetings.router, coaching.router],
         description=activity_service.__doc__ or "activity",
         database=database,
         workers=[org_follower("activity", settings.org_url, PLATFORM_TABLES, DIRECTORY,

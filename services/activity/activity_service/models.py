@@ -366,6 +366,8 @@ class CoachingRecord(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     follow_up_on: Mapped[date | None] = mapped_column(Date)
     client_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    # The entry of the supervisor's log that counted this act (1-1-1), if any.
+    entry_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -375,6 +377,8 @@ class CoachingRecord(Base):
         Index("ix_coaching_record_member", "member_agent_id", "coached_at"),
         Index("uq_coaching_record_client_id", "supervisor_agent_id", "client_id", unique=True,
               postgresql_where=text("client_id IS NOT NULL")),
+        Index("uq_coaching_record_entry_id", "supervisor_agent_id", "entry_id", unique=True,
+              postgresql_where=text("entry_id IS NOT NULL")),
     )
 
 
@@ -396,6 +400,7 @@ class CallbackRecord(Base):
     revisit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     advice_to_member: Mapped[str | None] = mapped_column(Text)
     client_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
+    entry_id: Mapped[UUID | None] = mapped_column(PG_UUID(as_uuid=True))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -405,6 +410,8 @@ class CallbackRecord(Base):
         Index("ix_callback_record_member", "member_agent_id", "called_at"),
         Index("uq_callback_record_client_id", "supervisor_agent_id", "client_id", unique=True,
               postgresql_where=text("client_id IS NOT NULL")),
+        Index("uq_callback_record_entry_id", "supervisor_agent_id", "entry_id", unique=True,
+              postgresql_where=text("entry_id IS NOT NULL")),
     )
 
 

@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('revisit_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('advice_to_member', sa.Text(), nullable=True),
     sa.Column('client_id', sa.UUID(), nullable=True),
+    sa.Column('entry_id', sa.UUID(), nullable=True),
     sa.Column('version', sa.Integer(), server_default=sa.text('1'), nullable=False),
     sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("outcome IN ('reached', 'not_reached', 'declined', 'revisit_agreed')", name=op.f('ck_callback_record_outcome')),
@@ -124,6 +125,7 @@ def upgrade() -> None:
     op.create_index('ix_callback_record_member', 'callback_record', ['member_agent_id', 'called_at'], unique=False, schema='activity')
     op.create_index('ix_callback_record_supervisor', 'callback_record', ['supervisor_agent_id', 'called_at'], unique=False, schema='activity')
     op.create_index('uq_callback_record_client_id', 'callback_record', ['supervisor_agent_id', 'client_id'], unique=True, schema='activity', postgresql_where=sa.text('client_id IS NOT NULL'))
+    op.create_index('uq_callback_record_entry_id', 'callback_record', ['supervisor_agent_id', 'entry_id'], unique=True, schema='activity', postgresql_where=sa.text('entry_id IS NOT NULL'))
     op.create_table('coaching_record',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('supervisor_agent_id', sa.BigInteger(), nullable=False),
@@ -136,6 +138,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.Text(), nullable=True),
     sa.Column('follow_up_on', sa.Date(), nullable=True),
     sa.Column('client_id', sa.UUID(), nullable=True),
+    sa.Column('entry_id', sa.UUID(), nullable=True),
     sa.Column('version', sa.Integer(), server_default=sa.text('1'), nullable=False),
     sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("method IN ('conversation', 'training', 'joint_visit', 'home_visit')", name=op.f('ck_coaching_record_method')),
@@ -146,6 +149,7 @@ def upgrade() -> None:
     op.create_index('ix_coaching_record_member', 'coaching_record', ['member_agent_id', 'coached_at'], unique=False, schema='activity')
     op.create_index('ix_coaching_record_supervisor', 'coaching_record', ['supervisor_agent_id', 'coached_at'], unique=False, schema='activity')
     op.create_index('uq_coaching_record_client_id', 'coaching_record', ['supervisor_agent_id', 'client_id'], unique=True, schema='activity', postgresql_where=sa.text('client_id IS NOT NULL'))
+    op.create_index('uq_coaching_record_entry_id', 'coaching_record', ['supervisor_agent_id', 'entry_id'], unique=True, schema='activity', postgresql_where=sa.text('entry_id IS NOT NULL'))
     op.create_table('meeting_attendance',
     sa.Column('meeting_id', sa.BigInteger(), nullable=False),
     sa.Column('agent_id', sa.BigInteger(), nullable=False),
@@ -217,10 +221,12 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_plan_act_sheet_id'), table_name='plan_act', schema='activity')
     op.drop_table('plan_act', schema='activity')
     op.drop_table('meeting_attendance', schema='activity')
+    op.drop_index('uq_coaching_record_entry_id', table_name='coaching_record', schema='activity', postgresql_where=sa.text('entry_id IS NOT NULL'))
     op.drop_index('uq_coaching_record_client_id', table_name='coaching_record', schema='activity', postgresql_where=sa.text('client_id IS NOT NULL'))
     op.drop_index('ix_coaching_record_supervisor', table_name='coaching_record', schema='activity')
     op.drop_index('ix_coaching_record_member', table_name='coaching_record', schema='activity')
     op.drop_table('coaching_record', schema='activity')
+    op.drop_index('uq_callback_record_entry_id', table_name='callback_record', schema='activity', postgresql_where=sa.text('entry_id IS NOT NULL'))
     op.drop_index('uq_callback_record_client_id', table_name='callback_record', schema='activity', postgresql_where=sa.text('client_id IS NOT NULL'))
     op.drop_index('ix_callback_record_supervisor', table_name='callback_record', schema='activity')
     op.drop_index('ix_callback_record_member', table_name='callback_record', schema='activity')
