@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,13 +150,20 @@ async def take_inputs(session: AsyncSession, up: Upstreams, run: SettlementRun, 
     # The snapshot streams from org into PostgreSQL as it arrives: PostgreSQL parses the JSON lines.
     await session.execute(SNAPSHOT_STAGE)
     raw = await (await session.connection()).get_raw_connection()
-    async with upstream.snapshot(org, last) as lines:
-        # JSON has no raw control characters: \x01 and \x02 never occur as quote or delimiter.
-        await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
-            "snapshot_line", source=lines, columns=["line"], format="csv", delimiter="\x01", quote="\x02")
+    try:
+        async with upstream.snapshot(org, last) as lines:
+            # JSON has no raw control characters: \x01 and \x02 never occur as quote or delimiter.
+            await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+                "snapshot_line", source=lines, columns=["line"], format="csv", delimiter="\x01", quote="\x02")
+    except httpx.HTTPError as error:
+        raise upstream.unreachable("org", error) from None
     await session.execute(SNAPSHOT_STORE, {"run": run.id})
     ledger = up.need_ledger()
-    response = await ledger.request("GET", "/v1/receivables/outstanding", params={"period_end": last.isoformat()})
+    try:
+        response = await ledger.request("GET", "/v1/receivables/outstanding",
+                                        params={"period_end": last.isoformat()})
+    except httpx.HTTPError as error:
+        raise upstream.unreachable("ledger", error) from None
     if response.status_code != 200:
         raise upstream.refused("ledger", response)
     await _copy(session, "run_outstanding", ["run_id", "agent_id", "currency", "outstanding", "overdue"], [
@@ -192,7 +200,7 @@ async def _count_back(session: AsyncSession, org: Any, run: SettlementRun, start
 
 
 async def store(session: AsyncSession, run: SettlementRun, body: rules.RuleSetBody, result: Result,
-                disputes: list[int]) -> None:
+                disputes: list[int], commission_lines: int) -> None:
     """Lines, payables, supersession and its diff, in the run's one transaction."""
     currency = body.currency
     dumps = json.dumps
@@ -205,7 +213,8 @@ async def store(session: AsyncSession, run: SettlementRun, body: rules.RuleSetBo
                                          "carried", "status"], [
         (run.id, p.agent_id, p.branch_id, currency, p.gross, p.net, p.held, p.carried,
          ("to_post" if p.net > 0 else "nothing_due") if final else "what_if") for p in result.payables])
-    totals = {"agents_paid": sum(1 for p in result.payables if p.net > 0), "lines": len(result.lines),
+    totals = {"agents_paid": sum(1 for p in result.payables if p.net > 0),
+              "lines": len(result.lines) + commission_lines,
               "gross": str(sum((p.gross for p in result.payables), Decimal(0))),
               "net": str(sum((p.net for p in result.payables), Decimal(0))),
               "held": str(sum((p.held for p in result.payables), Decimal(0))),
@@ -276,7 +285,7 @@ async def compute_and_store(db: Database, up: Upstreams, run: SettlementRun, wor
         clock.lap("inputs_read")
         result = settle_from(body, read, earned)
         clock.lap("computed")
-        await store(session, mine, body, result, disputes)
+        await store(session, mine, body, result, disputes, sum(e.lines for e in earned.values()))
         clock.lap("stored")
         mine.totals = {**(mine.totals or {}), "seconds": clock.laps}
         await session.flush()
@@ -309,10 +318,13 @@ async def post(db: Database, up: Upstreams, run_id: str, chunk: int) -> int:
         if not todo:
             break
         first = todo[0].agent_id
-        response = await ledger.request(
-            "POST", f"/v1/payables/settlements/{run_id}", idempotency_key=f"{run_id}:{first}:{len(todo)}",
-            json={"period": run.period, "effective_on": last.isoformat(), "lines": [
-                {"agent_id": r.agent_id, "amount": str(r.net), "currency": r.currency} for r in todo]})
+        try:
+            response = await ledger.request(
+                "POST", f"/v1/payables/settlements/{run_id}", idempotency_key=f"{run_id}:{first}:{len(todo)}",
+                json={"period": run.period, "effective_on": last.isoformat(), "lines": [
+                    {"agent_id": r.agent_id, "amount": str(r.net), "currency": r.currency} for r in todo]})
+        except httpx.HTTPError as error:
+            raise upstream.unreachable("ledger", error) from None
         if response.status_code != 200:
             raise upstream.refused("ledger", response)
         answered = response.json()

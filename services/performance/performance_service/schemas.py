@@ -181,3 +181,9 @@ class GapRead(Schema):
     met: bool
     conditions: list[ConditionGap]
     count_back: list[dict[str, Any]] = Field(description="Teams counted back by org for this assessment")
+
+
+class RankingRow(Schema):
+    place: int = Field(description="1 is first; equal values share a place")
+    key: int = Field(description="The agent, team or institution id")
+    value: Decimal

@@ -54,6 +54,11 @@ def refused(service: str, response: httpx.Response) -> BadGateway:
                       code=f"{service}_refused", upstream_status=response.status_code)
 
 
+def unreachable(service: str, error: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(f"{service} did not answer: {type(error).__name__}: {error}",
+                              code=f"{service}_unreachable")
+
+
 async def feed_page(client: ServiceClient, after: str | None, limit: int) -> FeedPage:
     response = await client.request("GET", "/internal/feed", params={"after": after or "", "limit": limit})
     response.raise_for_status()
