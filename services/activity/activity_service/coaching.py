@@ -30,6 +30,7 @@ from activity_service.models import (
     Entry,
     SupervisorDiary,
 )
+from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from svckit.outbox import append_event
 from svckit.scope import DataScope
@@ -102,7 +103,9 @@ async def create(session: AsyncSession, model: type[R], *, supervisor_id: int, m
     record.institution_id, record.client_id, record.entry_id, record.version = (member.institution_id, client_id,
                                                                                  entry_id, 1)
     session.add(record)
-    await session.flush()
+    # The same record sent twice at once (its client_id), or one entry claimed by two records at once.
+    await flush_or_refuse(session, Conflict("the record was written meanwhile; send it again to see the first",
+                                            code="concurrent_write", field="client_id"))
     await append_event(session, PLATFORM_TABLES, event_type=f"{WHAT[model]}.written", aggregate_type=WHAT[model],
                        aggregate_id=str(record.id), payload={
                            "id": record.id, "supervisor_agent_id": supervisor_id, "member_agent_id": member_id,
@@ -189,7 +192,8 @@ async def write_diary(session: AsyncSession, *, supervisor_id: int, day: date, v
         diary = SupervisorDiary(supervisor_agent_id=supervisor_id, day=day, institution_id=agent.institution_id,
                                 version=1, **values)
         session.add(diary)
-        await session.flush()
+        await flush_or_refuse(session, Conflict(f"the diary of {day} was written meanwhile", code="version_conflict",
+                                                field="version", current_version=1))
         return diary, True
     if version != found.version:
         raise Conflict(f"the diary of {day} is at version {found.version}; this change was made from version "

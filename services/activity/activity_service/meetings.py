@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from activity_service import access, rules, teams
 from activity_service.models import PLATFORM_TABLES, Meeting, MeetingAttendance
+from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from svckit.outbox import append_event
 from svckit.scope import DataScope
@@ -114,7 +115,8 @@ async def record(session: AsyncSession, scope: DataScope, *, team_id: int, kind:
                       kind=kind, held_on=held_on, host_agent_id=host_agent_id, minutes=minutes,
                       decisions=list(decisions), recorded_by=actor, version=1)
     session.add(meeting)
-    await session.flush()
+    await flush_or_refuse(session, Conflict(f"the {kind} meeting of team {team_id} on {held_on} is recorded "
+                                            "already", code="meeting_exists", field="held_on"))
     session.add_all([MeetingAttendance(meeting_id=meeting.id, agent_id=a.agent_id, status=a.status, note=a.note)
                      for a in roll])
     await session.flush()

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activity_service import access, rules, teams, workdays
 from activity_service.models import PLATFORM_TABLES, ActivityDay, ActivityKind, PlanAct, PlanSheet
+from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from svckit.money import Money
 from svckit.outbox import append_event
@@ -186,7 +187,9 @@ async def create(session: AsyncSession, *, author_id: int, kind: str, period_sta
         setattr(sheet, name, value)
     sheet.actual = await actual(session, sheet)
     session.add(sheet)
-    await session.flush()
+    # Two devices starting the same sheet at once: the second is refused like a later one.
+    await flush_or_refuse(session, Conflict(f"the {kind} sheet for {start} exists already", code="sheet_exists",
+                                            field="period_start"))
     return sheet
 
 

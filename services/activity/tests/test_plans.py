@@ -4,6 +4,7 @@ review as a recorded act, deadlines as rules, the overdue lists, and who may see
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -238,3 +239,16 @@ async def test_deadlines_are_rules_as_data(stack: Stack) -> None:
     assert annual["due_on"] == date(next_year.year, 1, 19).isoformat()
     assert len(annual["split"]) == 12
     assert sum(Decimal(p["target"]) for p in annual["split"]) == Decimal("6000000")
+
+
+async def test_two_devices_starting_the_same_sheet_at_once_get_one_sheet(stack: Stack) -> None:
+    _, _, agent, _ = await team(stack)
+    body = {"kind": "monthly_record", "period_start": business_date(utcnow()).replace(day=1).isoformat(),
+            "planned": {"interview": 60}, "target": "80000"}
+    first, second = await asyncio.gather(*(stack.activity.post("/v1/plans", json=body, headers=stack.agent(agent))
+                                           for _ in range(2)))
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    refused = first if first.status_code == 409 else second
+    assert refused.json()["code"] == "sheet_exists"
+    listed = ok(await stack.activity.get("/v1/plans", params={"kind": "monthly_record"}, headers=stack.agent(agent)))
+    assert len(listed["items"]) == 1
