@@ -198,6 +198,17 @@ async def test_team_plans_are_the_supervisors_and_the_overdue_lists_follow_scope
     assert [s["id"] for s in overdue["awaiting_review"]] == [sheet["id"]]
     late_event = [e for e in await feed_events(stack, "plan.submitted") if e["aggregate_id"] == str(sheet["id"])]
     assert late_event[0]["payload"]["late"] is True
+    # Returned for rework, it is overdue again until handed in anew.
+    ok(await stack.activity.post(f"/v1/plans/{sheet['id']}/review", json={"version": 2, "decision": "return",
+                                                                          "comment": "总结太简单"}, headers=boss))
+    overdue = ok(await stack.activity.get("/v1/plans/overdue", headers=boss))
+    assert {(o["agent_id"], o["status"]) for o in overdue["overdue"] if o["kind"] == "weekly_review"} >= {
+        (agent, "returned"), (peer, "missing")}
+    assert overdue["awaiting_review"] == []
+    ok(await stack.activity.put(f"/v1/plans/{sheet['id']}", json={"version": 3, "planned": {"interview": 15},
+                                                                  "summary": "本周面谈十二次", "plan": "补课"},
+                                headers=me))
+    ok(await stack.activity.post(f"/v1/plans/{sheet['id']}/submit", json={"version": 4}, headers=me))
 
     # Back office of the institution sees the same; another company's supervisor none of it; agents nothing.
     staff = stack.as_user(DataScope(institutions=frozenset({c.office})), "back_office")

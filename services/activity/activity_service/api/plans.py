@@ -39,7 +39,10 @@ def _content(body: SheetContent) -> plans.Content:
 
 async def _with_acts(session: SessionDep, sheet: PlanSheet) -> SheetWithActs:
     acts = await plans.acts(session, sheet.id)
-    return SheetWithActs.model_validate({**SheetRead.model_validate(sheet).model_dump(), "acts": acts})
+    data = SheetRead.model_validate(sheet).model_dump()
+    if sheet.status in plans.EDITABLE:  # still being written: what the log says now (kept as of submission)
+        data["actual"] = await plans.actual(session, sheet)
+    return SheetWithActs.model_validate({**data, "acts": acts})
 
 
 @router.post("/plans", response_model=SheetWithActs, status_code=201)
