@@ -6,7 +6,16 @@ import httpx
 from fastapi import FastAPI
 
 import performance_service
-from performance_service.api import disputes, facts, gaps, rankings, rule_sets, settlements, statements
+from performance_service.api import (
+    assessments,
+    disputes,
+    facts,
+    gaps,
+    rankings,
+    rule_sets,
+    settlements,
+    statements,
+)
 from performance_service.followers import follow_ledger, follow_org
 from performance_service.models import PLATFORM_TABLES, SCHEMA
 from performance_service.settings import PerformanceSettings
@@ -53,7 +62,7 @@ def create_app(settings: PerformanceSettings | None = None, database: Database |
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[facts.router, rule_sets.router, settlements.router, statements.router, disputes.router,
-                 gaps.router, rankings.router],
+                 gaps.router, rankings.router, assessments.router],
         description=performance_service.__doc__ or "performance",
         database=database,
         workers=workers,

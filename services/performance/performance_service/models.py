@@ -276,3 +276,40 @@ class Dispute(Base):
     adjustment: Mapped[Decimal | None] = mapped_column(AMOUNT)
     currency: Mapped[str] = mapped_column(Text, server_default="CNY")
     settled_in_run: Mapped[str | None] = mapped_column(Text)
+
+
+class Assessment(Base):
+    """A KPI evaluation 考核 of an agent for a period: self → supervisor → consolidation → feedback
+    interview (seed 001), with the rule set's weights; a promotion or maintenance assessment also
+    holds the conditions it checked (with org's count-back) and the rank change it proposes to org."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        CheckConstraint("kind IN ('monthly', 'annual', 'promotion', 'maintenance')", name="kind_known"),
+        CheckConstraint("status IN ('self_evaluation', 'supervisor_evaluation', 'consolidated', 'feedback_done')",
+                        name="status_known"),
+        Index("uq_assessment_agent_id", "agent_id", "kind", "period", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(Text)
+    rank_code: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="self_evaluation")
+    self_scores: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    self_comment: Mapped[str | None] = mapped_column(Text)
+    supervisor_scores: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    supervisor_comment: Mapped[str | None] = mapped_column(Text)
+    supervisor_by: Mapped[str | None] = mapped_column(Text)
+    weights: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    conditions: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    consolidated_by: Mapped[str | None] = mapped_column(Text)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    feedback_by: Mapped[str | None] = mapped_column(Text)
+    sent_to_org_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -187,3 +187,54 @@ class RankingRow(Schema):
     place: int = Field(description="1 is first; equal values share a place")
     key: int = Field(description="The agent, team or institution id")
     value: Decimal
+
+
+class Scores(Schema):
+    sales: Decimal = Field(ge=0, le=100, description="Sales 业绩, 0–100")
+    ability: Decimal = Field(ge=0, le=100, description="Ability 能力, 0–100")
+    attitude: Decimal = Field(ge=0, le=100, description="Attitude 态度, 0–100")
+
+    _floats = field_validator("sales", "ability", "attitude", mode="before")(no_float)
+
+
+class AssessmentCreate(Schema):
+    agent_id: int
+    kind: Literal["monthly", "annual", "promotion", "maintenance"]
+    period: str = Field(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$", description="YYYY-MM, or YYYY for annual")
+
+
+class Evaluation(Schema):
+    scores: Scores
+    comment: str = Field(min_length=1, max_length=4000)
+
+
+class Feedback(Schema):
+    note: str = Field(min_length=1, max_length=4000, description="What the feedback interview concluded")
+
+
+class ProposalSend(Schema):
+    effective_on: date = Field(description="The rank change applies from this day")
+
+
+class AssessmentRead(Schema):
+    id: int
+    agent_id: int
+    kind: str
+    period: str
+    rank_code: str
+    status: str
+    self_scores: dict[str, Any] | None
+    self_comment: str | None
+    supervisor_scores: dict[str, Any] | None
+    supervisor_comment: str | None
+    supervisor_by: str | None
+    weights: dict[str, Any] | None
+    score: Decimal | None
+    conditions: dict[str, Any] | None
+    proposal: dict[str, Any] | None
+    consolidated_by: str | None
+    feedback: str | None
+    feedback_by: str | None
+    sent_to_org_at: datetime | None
+    created_by: str
+    created_at: datetime
