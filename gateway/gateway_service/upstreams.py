@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import httpx
 
 from svckit.errors import NotFound
+from svckit.http import CALLER_KEEPALIVE_SECONDS
 
 
 class Upstreams:
@@ -19,7 +20,8 @@ class Upstreams:
         if unknown:
             raise ValueError(f"transports given for unknown services: {sorted(unknown)}")
         self.urls = dict(urls)
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                              keepalive_expiry=CALLER_KEEPALIVE_SECONDS)
         self.clients = {
             # No redirects are followed: a service's redirect goes back to the client, rewritten.
             name: httpx.AsyncClient(timeout=timeout, limits=limits, transport=transports.get(name),

@@ -18,6 +18,11 @@ from svckit.requestid import REQUEST_ID_HEADER, current_request_id
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+# Callers drop an idle connection well before the service does (uvicorn runs with --timeout-keep-alive
+# SERVICE_KEEPALIVE_SECONDS): otherwise a request sent just as the service closes it fails, and a POST
+# cannot be retried safely.
+SERVICE_KEEPALIVE_SECONDS = 30
+CALLER_KEEPALIVE_SECONDS = 15.0
 
 
 class ServiceClient:
@@ -29,7 +34,8 @@ class ServiceClient:
         self.service, self.caller_service, self.secret, self.retries = service, caller_service, secret, retries
         self.client = httpx.AsyncClient(
             base_url=base_url, timeout=timeout, transport=transport,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                                keepalive_expiry=CALLER_KEEPALIVE_SECONDS),
         )
 
     def token_for(self, caller: Caller | None) -> str:

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, TypeVar
 import httpx
 import uvloop
 
+from svckit.http import SERVICE_KEEPALIVE_SECONDS
 from svckit.ops.services import answers_ok
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ def serve(app: str, env: Mapping[str, str], *, root: Path, workers: int = 1, nam
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--workers", str(workers),
-             "--no-access-log", "--log-level", "warning"],
+             "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", str(SERVICE_KEEPALIVE_SECONDS)],
             env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, cwd=root, stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60

@@ -29,6 +29,7 @@ from types import FrameType
 import httpx
 from sqlalchemy.engine import make_url
 
+from svckit.http import SERVICE_KEEPALIVE_SECONDS
 from svckit.migrations import upgrade_to_head
 from svckit.ops.pgserver import embedded_server
 from svckit.ops.provision import provision
@@ -137,7 +138,8 @@ def _die_with_parent() -> None:
 def start(spec: ServiceSpec, env: Mapping[str, str], dsns: Mapping[str, str]) -> subprocess.Popen[bytes]:
     host, port = host_port(spec, env)
     command = [sys.executable, "-m", "uvicorn", spec.app, "--factory", "--host", host, "--port", str(port),
-               "--no-access-log", "--timeout-graceful-shutdown", "10"]
+               "--no-access-log", "--timeout-graceful-shutdown", "10",
+               "--timeout-keep-alive", str(SERVICE_KEEPALIVE_SECONDS)]
     return subprocess.Popen(command, env=service_env(spec, env, dsns), preexec_fn=_die_with_parent)  # noqa: S603
 
 
