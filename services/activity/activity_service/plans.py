@@ -18,11 +18,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from activity_service import access, rules, teams, workdays
-from activity_service.models import PLATFORM_TABLES, ActivityDay, ActivityKind, PlanAct, PlanSheet
+from activity_service.models import DIRECTORY, PLATFORM_TABLES, ActivityDay, ActivityKind, PlanAct, PlanSheet
 from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from svckit.money import Money
@@ -193,14 +194,23 @@ async def create(session: AsyncSession, *, author_id: int, kind: str, period_sta
     return sheet
 
 
+def visible_condition(scope: DataScope) -> ColumnElement[bool]:
+    """Sheets the caller may read: their own, their subtree's (supervisors), their institutions' (staff),
+    and the plans of the team they are a member of today."""
+    mine = access.condition(scope, PlanSheet.agent_id, PlanSheet.institution_id)
+    if scope.agent_id is None:
+        return mine
+    a = DIRECTORY.agents
+    member = exists().where(a.c.agent_id == scope.agent_id, a.c.team_id == PlanSheet.team_id, a.c.status != "left")
+    return or_(mine, and_(PlanSheet.team_id.is_not(None), member))
+
+
 async def get(session: AsyncSession, scope: DataScope, sheet_id: int, *, lock: bool = False) -> PlanSheet:
-    """A sheet the caller may see (its author, supervisors above, staff of its institution), else 404."""
-    query = select(PlanSheet).where(PlanSheet.id == sheet_id)
-    found = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+    """A sheet the caller may read (`visible_condition`), else 404."""
+    query = select(PlanSheet).where(PlanSheet.id == sheet_id, visible_condition(scope))
+    found = (await session.execute(query.with_for_update(of=PlanSheet) if lock else query)).scalar_one_or_none()
     if found is None:
         raise NotFound(f"sheet {sheet_id} does not exist", code="sheet_not_found", field="sheet_id")
-    await access.require(session, scope, agent_id=found.agent_id, institution_id=found.institution_id,
-                         what="sheet", object_id=sheet_id, field="sheet_id")
     return found
 
 

@@ -173,6 +173,13 @@ async def test_team_plans_are_the_supervisors_and_the_overdue_lists_follow_scope
     team_plan = ok(await stack.activity.post("/v1/plans", json=plan, headers=boss), 201)
     assert (team_plan["team_id"], team_plan["agent_id"]) == (c.department, manager)
     assert team_plan["target_checked"] is False
+    # The team's members read their team's plan; they do not write it, and another team's agent sees nothing.
+    assert ok(await stack.activity.get(f"/v1/plans/{team_plan['id']}", headers=me))["plan"] == plan["plan"]
+    problem(await stack.activity.post(f"/v1/plans/{team_plan['id']}/submit", json={"version": 1}, headers=me), 403,
+            "not_the_author")
+    _, _, outsider, _ = await team(stack)
+    problem(await stack.activity.get(f"/v1/plans/{team_plan['id']}", headers=stack.agent(outsider)), 404,
+            "sheet_not_found")
 
     overdue = ok(await stack.activity.get("/v1/plans/overdue", headers=boss))
     periods = {p["kind"]: p for p in overdue["periods"]}

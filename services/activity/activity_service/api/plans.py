@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from sqlalchemy import select
 
-from activity_service import access, overdue, plans
+from activity_service import overdue, plans
 from activity_service.api.deps import AgentDep, PageDep, ScopeDep, actor_of
 from activity_service.models import PlanSheet
 from activity_service.plan_schemas import (
@@ -64,8 +64,8 @@ async def list_sheets(
     end: Annotated[date | None, Query(alias="to", description="Periods beginning on or before")] = None,
 ) -> Page[SheetRead]:
     """Sheets the caller may see (their own; their subtree's for supervisors; their institutions' for
-    staff), newest first."""
-    query = select(PlanSheet).where(access.condition(scope, PlanSheet.agent_id, PlanSheet.institution_id))
+    staff; their team's plans), newest first."""
+    query = select(PlanSheet).where(plans.visible_condition(scope))
     for column, value in ((PlanSheet.kind, kind), (PlanSheet.agent_id, agent_id), (PlanSheet.team_id, team_id),
                           (PlanSheet.status, status)):
         if value is not None:
