@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from activity_service.teams import Member, Team
 from svckit.scope import DataScope
 from svckit.testing.responses import ok, problem
 from svckit.timeutil import business_date, utcnow
@@ -134,3 +135,13 @@ async def test_teams_below_two_morning_or_evening_meetings_a_week_are_reported(s
     problem(await stack.activity.get("/v1/meeting-norms", headers=stack.agent(a1)), 403, "role_required")
     problem(await stack.activity.get("/v1/meeting-norms", params={"on": (today + timedelta(days=8)).isoformat()},
                                      headers=stack.agent(manager, supervisor=True)), 422, "period_in_future")
+
+
+def test_a_teams_supervisor_is_the_member_nobody_else_stands_above() -> None:
+    # 1 heads the department; 2 leads a group inside it (3 below them); 4 reports to 1.
+    members = (Member(1, (9,), 5), Member(2, (9, 1), 5), Member(3, (9, 1, 2), 5), Member(4, (9, 1), 5))
+    team = Team(7, members)
+    assert team.supervisors == [1]
+    assert team.agents == [2, 3, 4]
+    assert team.institution_id == 5
+    assert Team(8, (Member(6, (9,), 5),)).agents == [6]  # alone, the supervisor hosts

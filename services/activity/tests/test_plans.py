@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from activity_service import plans
+from activity_service.rules import PlanDeadlines
 from svckit.scope import DataScope
 from svckit.testing.asgi import internal_headers
 from svckit.testing.responses import ok, problem
@@ -270,3 +272,31 @@ async def test_two_devices_starting_the_same_sheet_at_once_get_one_sheet(stack: 
     assert refused.json()["code"] == "sheet_exists"
     listed = ok(await stack.activity.get("/v1/plans", params={"kind": "monthly_record"}, headers=stack.agent(agent)))
     assert len(listed["items"]) == 1
+
+
+RULE = PlanDeadlines(weekly_review_due_weekday=0, weekly_review_week_offset=1, monthly_record_due_day=5,
+                     team_monthly_plan_due_day=5, annual_plan_before="01-10")
+
+
+def test_deadlines_and_the_latest_period_due() -> None:
+    assert plans.due_on("weekly_review", date(2026, 11, 23), RULE) == date(2026, 11, 30)
+    assert plans.due_on("team_monthly_plan", date(2026, 11, 1), RULE) == date(2026, 11, 5)
+    assert plans.due_on("team_annual_plan", date(2026, 1, 1), RULE) == date(2026, 1, 9)
+    # On the day a sheet is due it is not late yet: the latest period overdue is the one before.
+    assert plans.last_due_period("weekly_review", date(2026, 11, 30), RULE)[0] == date(2026, 11, 16)
+    assert plans.last_due_period("weekly_review", date(2026, 12, 1), RULE)[0] == date(2026, 11, 23)
+    assert plans.last_due_period("monthly_record", date(2026, 11, 5), RULE)[0] == date(2026, 10, 1)
+    assert plans.last_due_period("monthly_record", date(2026, 11, 6), RULE)[0] == date(2026, 11, 1)
+    assert plans.last_due_period("team_annual_plan", date(2026, 1, 9), RULE)[0] == date(2025, 1, 1)
+    assert plans.last_due_period("team_annual_plan", date(2026, 1, 10), RULE)[0] == date(2026, 1, 1)
+    same_week = RULE.model_copy(update={"weekly_review_due_weekday": 5, "weekly_review_week_offset": 0})
+    assert plans.due_on("weekly_review", date(2026, 11, 23), same_week) == date(2026, 11, 28)
+
+
+def test_a_month_splits_into_its_working_weeks_holidays_and_make_up_days_included() -> None:
+    # October 2025: 1–8 National Day and Mid-Autumn holidays, Saturday 11 October a make-up working day.
+    parts = plans.parts_of("monthly_record", date(2025, 10, 1), date(2025, 10, 31))
+    assert parts == [(date(2025, 10, 6), date(2025, 10, 12), 3), (date(2025, 10, 13), date(2025, 10, 19), 5),
+                     (date(2025, 10, 20), date(2025, 10, 26), 5), (date(2025, 10, 27), date(2025, 10, 31), 5)]
+    assert len(plans.parts_of("team_annual_plan", date(2025, 1, 1), date(2025, 12, 31))) == 12
+    assert plans.parts_of("weekly_review", date(2025, 10, 6), date(2025, 10, 12)) == []
