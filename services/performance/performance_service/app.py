@@ -15,6 +15,7 @@ from performance_service.api import (
     rule_sets,
     settlements,
     statements,
+    targets,
 )
 from performance_service.followers import follow_ledger, follow_org
 from performance_service.models import PLATFORM_TABLES, SCHEMA
@@ -62,7 +63,7 @@ def create_app(settings: PerformanceSettings | None = None, database: Database |
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
         routers=[facts.router, rule_sets.router, settlements.router, statements.router, disputes.router,
-                 gaps.router, rankings.router, assessments.router],
+                 gaps.router, rankings.router, assessments.router, targets.router],
         description=performance_service.__doc__ or "performance",
         database=database,
         workers=workers,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from performance_service import upstream
 from performance_service.facts import SOURCE as LEDGER
 from performance_service.facts import FactIngest
-from performance_service.models import DIRECTORY, PLATFORM_TABLES, PeerTeam
+from performance_service.models import DIRECTORY, PLATFORM_TABLES, PeerTeam, Recruit
 from svckit.app import Worker
 from svckit.db import Database
 from svckit.directory import SOURCE as ORG
@@ -38,6 +38,12 @@ class OrgFollower:
     async def apply(self, session: AsyncSession, events: Sequence[FeedEvent]) -> None:
         await self.replica.apply(session, events)
         for event in events:
+            if event.type == "agent.joined":
+                p = event.payload
+                await session.execute(insert(Recruit).values(
+                    agent_id=int(p["agent_id"]), team_id=p.get("team_id"), institution_id=int(p["institution_id"]),
+                    supervisor_id=p.get("supervisor_id"), joined_on=date.fromisoformat(p["effective_on"]),
+                ).on_conflict_do_nothing())
             if event.type == "team.peer_level_reached":
                 p = event.payload
                 await session.execute(insert(PeerTeam).values(

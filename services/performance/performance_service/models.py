@@ -313,3 +313,50 @@ class Assessment(Base):
     sent_to_org_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Recruit(Base):
+    """An agent who joined a team 增员 (org's feed): recruiting achievement against targets."""
+
+    __tablename__ = "recruit"
+    __table_args__ = (Index("ix_recruit_team_id", "team_id", "joined_on"),)
+
+    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    supervisor_id: Mapped[int | None] = mapped_column(BigInteger)
+    joined_on: Mapped[date] = mapped_column(Date)
+
+
+class Target(Base):
+    """A team's annual target 年度目标 (premium or recruiting), decomposed to quarters, months, weeks and
+    agents; every share is recorded, and the shares of a level add up exactly to the year."""
+
+    __tablename__ = "target"
+    __table_args__ = (
+        CheckConstraint("metric IN ('premium', 'recruits')", name="metric_known"),
+        Index("uq_target_team_id", "team_id", "year", "metric", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    team_id: Mapped[int] = mapped_column(BigInteger)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    year: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    currency: Mapped[str] = mapped_column(Text, server_default="CNY")
+    month_weights: Mapped[list[Any]] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TargetShare(Base):
+    """One share of a target: a quarter (2027-Q1), a month (2027-03), an ISO week (2027-W05) or an agent."""
+
+    __tablename__ = "target_share"
+    __table_args__ = (CheckConstraint("level IN ('quarter', 'month', 'week', 'agent')", name="level_known"),)
+
+    target_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    level: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)

@@ -238,3 +238,45 @@ class AssessmentRead(Schema):
     sent_to_org_at: datetime | None
     created_by: str
     created_at: datetime
+
+
+class TargetCreate(Schema):
+    team_id: int
+    institution_id: int = Field(description="The team's institution (for data scope)")
+    year: int = Field(ge=2000, le=2100)
+    metric: Literal["premium", "recruits"]
+    amount: Decimal = Field(gt=0, description="The year's target: received premium, or people recruited")
+    month_weights: list[Decimal] | None = Field(default=None, min_length=12, max_length=12,
+                                                description="Share of each month; default equal")
+    agent_weights: dict[int, Decimal] = Field(default_factory=dict, description="Each agent's share 个人分解")
+
+    _floats = field_validator("amount", mode="before")(no_float)
+
+
+class TargetShareRead(Schema):
+    level: str
+    key: str
+    amount: Decimal
+
+
+class TargetRead(Schema):
+    id: int
+    team_id: int
+    institution_id: int
+    year: int
+    metric: str
+    amount: Decimal
+    currency: str
+    month_weights: list[Any]
+    created_by: str
+    shares: list[TargetShareRead]
+
+
+class AchievementRead(Schema):
+    target_id: int
+    period: str
+    metric: str
+    target: Decimal
+    achieved: Decimal
+    ratio: Decimal | None = Field(description="achieved ÷ target")
+    by_agent: dict[str, Decimal]

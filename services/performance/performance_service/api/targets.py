@@ -1,0 +1,60 @@
+"""Targets: annual team targets decomposed to quarter, month, week and agent; achievement."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from performance_service import targets
+from performance_service.api.deps import RuleMakers, ScopeDep, actor_of
+from performance_service.models import DIRECTORY, Target
+from performance_service.schemas import AchievementRead, TargetCreate, TargetRead
+from svckit import directory
+from svckit.errors import NotFound
+from svckit.internal_auth import CallerDep
+from svckit.routing import SessionDep, service_router
+from svckit.scope import DataScope
+
+router = service_router(prefix="/v1/targets", tags=["targets"])
+
+
+async def _institution_visible(session: SessionDep, scope: DataScope, institution_id: int, what: str,
+                               object_id: int) -> None:
+    if not await directory.allows(session, scope, DIRECTORY, agent_id=None, institution_id=institution_id):
+        raise NotFound(f"{what} {object_id} does not exist", code=f"{what}_not_found", field=f"{what}_id")
+
+
+async def _read(session: SessionDep, target: Target) -> dict[str, Any]:
+    shares = await targets.shares(session, target.id)
+    return {**{c: getattr(target, c) for c in ("id", "team_id", "institution_id", "year", "metric", "amount",
+                                                "currency", "month_weights", "created_by")},
+            "shares": [{"level": s.level, "key": s.key, "amount": s.amount} for s in shares]}
+
+
+@router.post("", response_model=TargetRead, status_code=201, dependencies=[RuleMakers])
+async def create_target(body: TargetCreate, session: SessionDep, caller: CallerDep, scope: ScopeDep) -> dict[str, Any]:
+    """Set a team's annual target; it is decomposed to quarters, months, ISO weeks and agents at once."""
+    await _institution_visible(session, scope, body.institution_id, "institution", body.institution_id)
+    target = await targets.create(session, team_id=body.team_id, institution_id=body.institution_id,
+                                  year=body.year, metric=body.metric, amount=body.amount,
+                                  month_weights=body.month_weights, agent_weights=body.agent_weights,
+                                  actor=actor_of(caller))
+    return await _read(session, target)
+
+
+@router.get("/{target_id}", response_model=TargetRead)
+async def read_target(target_id: int, session: SessionDep, scope: ScopeDep) -> dict[str, Any]:
+    """A target with every share."""
+    target = await targets.get(session, target_id)
+    await _institution_visible(session, scope, target.institution_id, "target", target_id)
+    return await _read(session, target)
+
+
+@router.get("/{target_id}/achievement", response_model=AchievementRead)
+async def achievement(target_id: int, session: SessionDep, scope: ScopeDep,
+                      period: Annotated[str, Query(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$")]) -> dict[str, Any]:
+    """What the team achieved against the target in a month or the year."""
+    target = await targets.get(session, target_id)
+    await _institution_visible(session, scope, target.institution_id, "target", target_id)
+    return await targets.achievement(session, target, period)
