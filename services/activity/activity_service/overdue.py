@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activity_service import access, plans, rules, teams
@@ -26,14 +26,6 @@ class Overdue:
     periods: list[dict[str, Any]]
     overdue: list[dict[str, Any]]
     awaiting_review: list[PlanSheet]
-
-
-def _team_supervisor(team_id: Any) -> Any:
-    """The supervisor of a team as SQL: the active member no other active member stands above."""
-    m, o = DIRECTORY.agents.alias("member"), DIRECTORY.agents.alias("other")
-    above = exists().where(o.c.team_id == m.c.team_id, o.c.status != "left", o.c.agent_id == func.any(m.c.path))
-    return (select(func.min(m.c.agent_id)).where(m.c.team_id == team_id, m.c.status != "left", ~above)
-            .scalar_subquery())
 
 
 async def report(session: AsyncSession, scope: DataScope, *, today: date, caller_agent_id: int | None,
@@ -60,8 +52,7 @@ async def report(session: AsyncSession, scope: DataScope, *, today: date, caller
         periods.append({"kind": kind, "period_start": start, "period_end": end, "due_on": due})
         on = and_(s.team_id == scoped.c.team_id, s.kind == kind, s.period_start == start)
         rows = (await session.execute(
-            select(scoped.c.team_id, scoped.c.institution_id, s.id, s.status,
-                   _team_supervisor(scoped.c.team_id).label("supervisor"))
+            select(scoped.c.team_id, scoped.c.institution_id, s.id, s.status, scoped.c.supervisor)
             .select_from(scoped.outerjoin(s, on))
             .where(or_(s.id.is_(None), s.status.in_(plans.EDITABLE)))
             .order_by(scoped.c.team_id).limit(limit))).all()

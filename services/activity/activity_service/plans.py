@@ -171,6 +171,8 @@ async def create(session: AsyncSession, *, author_id: int, kind: str, period_sta
     institution_id = author.institution_id
     if team_id is not None:
         team = await teams.load(session, team_id)
+        if author_id not in team.ids:  # a team one is not in is none of one's business: as if it did not exist
+            raise NotFound(f"team {team_id} does not exist", code="team_not_found", field="team_id")
         teams.require_supervisor(team, author_id)
         institution_id = team.institution_id
     query = select(PlanSheet.id).where(PlanSheet.kind == kind, PlanSheet.period_start == start)

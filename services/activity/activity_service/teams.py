@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activity_service import access
@@ -79,9 +79,13 @@ def require_supervisor(team: Team, agent_id: int | None, *, field: str = "team_i
                         field=field)
 
 
-def in_scope(scope: DataScope) -> Select[tuple[int, int]]:
-    """Teams with an active member the scope holds: team_id, and an institution_id of theirs."""
-    a = DIRECTORY.agents
-    return select(a.c.team_id, func.min(a.c.institution_id).label("institution_id")).where(
-        a.c.team_id.is_not(None), a.c.status != "left",
+def in_scope(scope: DataScope) -> Select[tuple[int, int, int]]:
+    """Teams whose supervisor the scope holds (a supervisor's own team and the teams below them; staff:
+    the teams of their institutions): team_id, supervisor (agent id), institution_id."""
+    a, other = DIRECTORY.agents, DIRECTORY.agents.alias("other_member")
+    above = exists().where(other.c.team_id == a.c.team_id, other.c.status != "left",
+                           other.c.agent_id == func.any(a.c.path))
+    return select(a.c.team_id, func.min(a.c.agent_id).label("supervisor"),
+                  func.min(a.c.institution_id).label("institution_id")).where(
+        a.c.team_id.is_not(None), a.c.status != "left", ~above,
         access.condition(scope, a.c.agent_id, a.c.institution_id)).group_by(a.c.team_id)

@@ -133,6 +133,11 @@ async def test_teams_below_two_morning_or_evening_meetings_a_week_are_reported(s
     both = ok(await stack.activity.get("/v1/meeting-norms", params={"below_only": True}, headers=staff))
     assert [r["team_id"] for r in both["rows"]] == [other.department]
     problem(await stack.activity.get("/v1/meeting-norms", headers=stack.agent(a1)), 403, "role_required")
+    # A group leader inside the department answers for the teams they head, not for the department.
+    leader = await hire(stack.org, c, "supervisor", manager)
+    await stack.sync()
+    assert ok(await stack.activity.get("/v1/meeting-norms", headers=stack.agent(leader, supervisor=True)))[
+        "rows"] == []
     problem(await stack.activity.get("/v1/meeting-norms", params={"on": (today + timedelta(days=8)).isoformat()},
                                      headers=stack.agent(manager, supervisor=True)), 422, "period_in_future")
 

@@ -170,6 +170,9 @@ async def test_team_plans_are_the_supervisors_and_the_overdue_lists_follow_scope
     plan = {"kind": "team_monthly_plan", "period_start": month.isoformat(), "team_id": c.department,
             "planned": {"interview": 120}, "plan": "两次产说会,每人每周三个促成", "target": "500000"}
     problem(await stack.activity.post("/v1/plans", json=plan, headers=me), 403, "not_team_supervisor")
+    _, stranger, _, _ = await team(stack)
+    problem(await stack.activity.post("/v1/plans", json=plan, headers=stack.agent(stranger, supervisor=True)), 404,
+            "team_not_found")
     problem(await stack.activity.post("/v1/plans", json={**plan, "team_id": None}, headers=boss), 422,
             "team_required")
     team_plan = ok(await stack.activity.post("/v1/plans", json=plan, headers=boss), 201)
