@@ -226,6 +226,22 @@ class RankCondition(Part):
     _floats = field_validator("fyc_min", mode="before")(_no_float)
 
 
+class Persistency(Part):
+    """继续率: premium and policy-count persistency of the policies issued `months` before, composed."""
+
+    months: int = Field(default=13, ge=12, le=25, description="13- or 14-month persistency")
+    premium_weight: Rate = Field(default=Decimal("0.7"), ge=0, le=1)
+    count_weight: Rate = Field(default=Decimal("0.3"), ge=0, le=1)
+
+    _floats = field_validator("premium_weight", "count_weight", mode="before")(_no_float)
+
+    @model_validator(mode="after")
+    def _sum(self) -> Persistency:
+        if self.premium_weight + self.count_weight != 1:
+            raise ValueError("premium_weight: the two weights add up to 1")
+        return self
+
+
 class RuleSetBody(Part):
     """Every rule one settlement applies."""
 
@@ -239,6 +255,7 @@ class RuleSetBody(Part):
     clawback: Clawback | None = None
     kpi_weights: KpiWeights
     rank_conditions: list[RankCondition] = Field(default_factory=list)
+    persistency: Persistency = Persistency()
 
     @model_validator(mode="after")
     def _codes(self) -> RuleSetBody:

@@ -280,3 +280,17 @@ class AchievementRead(Schema):
     achieved: Decimal
     ratio: Decimal | None = Field(description="achieved ÷ target")
     by_agent: dict[str, Decimal]
+
+
+class PersistencyRead(Schema):
+    period: str
+    months: int
+    cohort: str = Field(description="The month the policies measured were issued in")
+    policies: int
+    premium: Decimal
+    persisting_policies: int
+    persisting_premium: Decimal
+    premium_rate: Decimal | None
+    count_rate: Decimal | None
+    composite: Decimal | None = Field(description="premium weight × premium rate + count weight × count rate")
+    weights: dict[str, Decimal]

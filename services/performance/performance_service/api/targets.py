@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
+from sqlalchemy import select
 
 from performance_service import targets
 from performance_service.api.deps import RuleMakers, ScopeDep, actor_of
@@ -41,6 +42,23 @@ async def create_target(body: TargetCreate, session: SessionDep, caller: CallerD
                                   month_weights=body.month_weights, agent_weights=body.agent_weights,
                                   actor=actor_of(caller))
     return await _read(session, target)
+
+
+@router.get("", response_model=list[TargetRead])
+async def find_targets(session: SessionDep, scope: ScopeDep, team_id: Annotated[int, Query(gt=0)],
+                       year: Annotated[int, Query(ge=2000, le=2100)],
+                       metric: Annotated[str | None, Query(pattern="^(premium|recruits)$")] = None,
+                       ) -> list[dict[str, Any]]:
+    """A team's targets for a year (at most one per metric), with every share; e.g. for activity to hold a
+    team's monthly plan to its month's share."""
+    query = select(Target).where(Target.team_id == team_id, Target.year == year)
+    if metric is not None:
+        query = query.where(Target.metric == metric)
+    found = []
+    for target in (await session.execute(query.order_by(Target.metric))).scalars():
+        if await directory.allows(session, scope, DIRECTORY, agent_id=None, institution_id=target.institution_id):
+            found.append(await _read(session, target))
+    return found
 
 
 @router.get("/{target_id}", response_model=TargetRead)
