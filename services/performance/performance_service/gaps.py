@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from performance_service import persistency
 from performance_service.models import RuleSet
 from performance_service.rules import RankCondition, RuleSetBody
 from performance_service.runs import period_bounds
@@ -82,6 +83,12 @@ async def gap(session: AsyncSession, *, agent_id: int, rank_code: str, period: s
         conditions.append(_gap("team_size", c.team_size_min, Decimal(team.below) + counted))
     if c.direct_reports_min is not None:
         conditions.append(_gap("direct_reports", c.direct_reports_min, team.direct))
+    if c.persistency_min is not None:
+        measured = await persistency.persistency(session, body.persistency, period=period, currency=body.currency,
+                                                 where="a.agent_id = :subject", params={"subject": agent_id})
+        # No policy in the cohort yet: nothing to hold against the agent (DOMAIN §5: not assessed on it).
+        composite = measured["composite"] if measured["composite"] is not None else c.persistency_min
+        conditions.append(_gap("persistency", c.persistency_min, composite))
     return {"agent_id": agent_id, "period": period, "kind": kind, "rank_code": rank_code,
             "target_rank": c.target_rank, "months": c.months, "window": periods,
             "met": all(x["met"] for x in conditions), "conditions": conditions, "count_back": count_back}

@@ -220,10 +220,12 @@ class RankCondition(Part):
     policies_min: int | None = Field(default=None, ge=0)
     team_size_min: int | None = Field(default=None, ge=0, description="People below, count-back teams included")
     direct_reports_min: int | None = Field(default=None, ge=0)
+    persistency_min: Rate | None = Field(default=None, ge=0, le=1, description="Composite persistency at the "
+                                         "period's end, e.g. \"0.80\"")
     on_failure_rank: str | None = Field(default=None, description="Maintenance: the rank a failed assessment "
                                         "proposes (a demotion); none: no change, an improvement plan")
 
-    _floats = field_validator("fyc_min", mode="before")(_no_float)
+    _floats = field_validator("fyc_min", "persistency_min", mode="before")(_no_float)
 
 
 class Persistency(Part):

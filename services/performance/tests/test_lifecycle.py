@@ -199,3 +199,25 @@ async def test_nurturing_and_count_back_follow_org_peer_level_teams(stack: Stack
                                                params={"period": period, "kind": "promotion"}))
     policies = next(x for x in promotion["conditions"] if x["condition"] == "new_policies")
     assert (D(policies["actual"]), D(policies["missing"])) == (D(1), D(23))
+
+
+async def test_a_policy_surrendered_within_the_window_claws_its_commission_back(stack: Stack) -> None:
+    c, p = await department(stack)
+    period, _ = this_month()
+    sold = await sell(stack, c, p["a"], "10000.00")
+    await stack.sync()
+    following, first_day = month_after(period)
+    clock_at(stack, first_day + timedelta(days=2))
+    await settle(stack, period)
+    assert D((await statement(stack, p["a"], period))["net"]) == D("3000.00")
+    ok(await stack.ledger.post(f"/v1/policies/{sold['id']}/end", json={
+        "how": "surrendered", "effective_on": (first_day + timedelta(days=4)).isoformat(), "reason": "退保"}))
+    await stack.sync()
+    clock_at(stack, month_after(period, 2)[1] + timedelta(days=2))
+    await settle(stack, following)
+    later = await statement(stack, p["a"], following)
+    assert [(x["kind"], D(x["amount"])) for x in later["lines"]] == [
+        ("clawback", D("-3000.00")), ("carry_forward", D("3000.00"))]
+    assert later["lines"][0]["base"]["policy_id"] == sold["id"]
+    assert later["lines"][0]["arithmetic"] == "−(10000.0000 × 0.30) × 1 = -3000.00"
+    assert (D(later["net"]), D(later["carried"])) == (0, D("3000.00"))
