@@ -10,7 +10,7 @@ numbers (`activity_day`) in the same transaction and announces the new numbers o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,9 +20,10 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activity_service import access, rules
-from activity_service.models import DIRECTORY, PLATFORM_TABLES, ActivityDay, ActivityKind, Customer, Entry
-from svckit.outbox import NewEvent, append_events
+from activity_service import rules
+from activity_service.models import DIRECTORY, ActivityDay, Customer, Entry
+from svckit.errors import Conflict, Unprocessable
+from svckit.requestid import current_request_id
 from svckit.timeutil import business_date
 
 CONTENT = ("kind", "occurred_at", "customer_id", "member_agent_id", "outcome", "notes", "withdrawn")
@@ -63,6 +64,8 @@ class ItemResult:
     code: str | None = None
     field: str | None = None
     detail: str | None = None
+    # The entry as stored, when this write stored it.
+    row: Mapping[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -156,14 +159,37 @@ class Tally:
         return out
 
 
-async def kind_catalogue(session: AsyncSession) -> dict[str, KindInfo]:
-    rows = (await session.execute(select(ActivityKind))).scalars()
-    return {k.code: KindInfo(k.role, k.is_visit, k.about_member) for k in rows}
+# Everything judging a batch needs that does not depend on its items, in one round trip: the writer
+# as the organisation stands today, the kinds of activity, and the entry window in force.
+_WRITER = text(
+    "SELECT a.institution_id, a.team_id, a.status,"
+    " (SELECT jsonb_object_agg(k.code, jsonb_build_array(k.role, k.is_visit, k.about_member))"
+    "    FROM activity.activity_kind k) AS kinds,"
+    " (SELECT r.value FROM activity.rule_version r WHERE r.name = 'entry_window' AND r.valid_from <= :today"
+    "    AND (r.valid_to IS NULL OR r.valid_to > :today)) AS window"
+    " FROM activity.org_agent a WHERE a.agent_id = :agent_id")
 
 
-async def context(session: AsyncSession, agent_id: int, items: Sequence[EntryInput], now: datetime) -> Context:
-    kinds = await kind_catalogue(session)
-    window = await rules.in_force(session, rules.EntryWindow, business_date(now))
+@dataclass(frozen=True)
+class Writer:
+    institution_id: int
+    team_id: int | None
+
+
+async def context(session: AsyncSession, agent_id: int, items: Sequence[EntryInput],
+                  now: datetime) -> tuple[Writer, Context]:
+    today = business_date(now)
+    row = (await session.execute(_WRITER, {"agent_id": agent_id, "today": today})).one_or_none()
+    if row is None:
+        raise Unprocessable(f"agent {agent_id} is not known to the organisation", code="agent_not_found",
+                            field="agent_id")
+    if row.status == "left":
+        raise Unprocessable(f"agent {agent_id} has left", code="agent_left", field="agent_id")
+    if row.window is None:
+        raise Conflict(f"no entry_window rule is in force on {today}", code="rule_not_in_force",
+                       field="effective_on")
+    kinds = {code: KindInfo(role, is_visit, about) for code, (role, is_visit, about) in (row.kinds or {}).items()}
+    window = rules.EntryWindow.model_validate(row.window)
     customer_ids = sorted({i.customer_id for i in items if i.customer_id is not None})
     owners: dict[int, int] = {}
     if customer_ids:
@@ -175,13 +201,15 @@ async def context(session: AsyncSession, agent_id: int, items: Sequence[EntryInp
         a = DIRECTORY.agents
         members = frozenset((await session.execute(select(a.c.agent_id).where(
             a.c.agent_id.in_(member_ids), a.c.path.contains([agent_id]), a.c.status != "left"))).scalars())
-    return Context(agent_id, now, kinds, window, owners, members)
+    return Writer(row.institution_id, row.team_id), Context(agent_id, now, kinds, window, owners, members)
 
 
 async def write(session: AsyncSession, agent_id: int, items: Sequence[EntryInput], now: datetime) -> list[ItemResult]:
-    """Write a batch of the agent's entries; one result per item, in the order sent."""
-    agent = await access.active_agent(session, agent_id)
-    ctx = await context(session, agent_id, items, now)
+    """Write a batch of the agent's entries; one result per item, in the order sent.
+
+    New entries are inserted first (the usual case costs one statement); only the items whose id is
+    taken, and the edits, are compared with what is stored."""
+    writer, ctx = await context(session, agent_id, items, now)
     results: dict[int, ItemResult] = {}
     valid: list[tuple[int, EntryInput]] = []
     seen: set[UUID] = set()
@@ -195,38 +223,41 @@ async def write(session: AsyncSession, agent_id: int, items: Sequence[EntryInput
             results[position] = problem
         else:
             valid.append((position, item))
-    stored = await _existing(session, agent_id, [item.id for _, item in valid])
     tally = Tally(ctx.kinds)
-    creates: list[tuple[int, EntryInput]] = []
-    for position, item in valid:
+    fresh = [(p, i) for p, i in valid if i.version is None]
+    inserted = await _insert(session, agent_id, writer, [i for _, i in fresh]) if fresh else {}
+    compare: list[tuple[int, EntryInput]] = [(p, i) for p, i in valid if i.version is not None]
+    for position, item in fresh:
+        row = inserted.get(item.id)
+        if row is None:
+            compare.append((position, item))
+        else:
+            tally.count(row["day"], item.kind, item.withdrawn, +1)
+            results[position] = ItemResult(item.id, "created", 1, row=row)
+    stored = await _existing(session, agent_id, [item.id for _, item in compare])
+    for position, item in sorted(compare, key=lambda pair: pair[0]):
         existing = stored.get(item.id)
         verdict = against_existing(item, existing)
-        if verdict == "create":
-            creates.append((position, item))
-        elif verdict == "unchanged":
+        if verdict == "unchanged":
             assert existing is not None
             results[position] = ItemResult(item.id, "unchanged", existing["version"])
         elif verdict == "update":
             assert existing is not None
-            version = await _update(session, agent_id, item)
+            row = await _update(session, agent_id, item)
             tally.count(existing["day"], existing["kind"], existing["withdrawn"], -1)
-            tally.count(business_date(item.occurred_at), item.kind, item.withdrawn, +1)
-            results[position] = ItemResult(item.id, "updated", version)
+            tally.count(row["day"], item.kind, item.withdrawn, +1)
+            results[position] = ItemResult(item.id, "updated", row["version"], row=row)
         else:
             current = existing["version"] if existing is not None else None
-            detail = (f"entry {item.id} is at version {current}; this edit was made from version {item.version}"
-                      if existing is not None else f"entry {item.id} does not exist; a new entry has no version")
+            if existing is None:
+                detail = f"entry {item.id} does not exist; a new entry has no version"
+            elif item.version is None:
+                detail = f"entry {item.id} exists with another content; an edit names the version it was made from"
+            else:
+                detail = f"entry {item.id} is at version {current}; this edit was made from version {item.version}"
             results[position] = ItemResult(item.id, "conflict", current, code="version_conflict", field="version",
                                            detail=detail)
-    if creates:
-        inserted = await _insert(session, agent_id, agent, [item for _, item in creates])
-        for position, item in creates:
-            if item.id in inserted:
-                tally.count(business_date(item.occurred_at), item.kind, item.withdrawn, +1)
-                results[position] = ItemResult(item.id, "created", 1)
-            else:  # the same batch, sent twice at once: the other request wrote it first
-                results[position] = ItemResult(item.id, "unchanged", 1)
-    await record_days(session, agent_id, agent.institution_id, agent.team_id, tally)
+    await record_days(session, agent_id, writer.institution_id, writer.team_id, tally)
     return [results[p] for p in range(len(items))]
 
 
@@ -239,32 +270,46 @@ async def _existing(session: AsyncSession, agent_id: int, ids: list[UUID]) -> di
             for r in rows}
 
 
-async def _insert(session: AsyncSession, agent_id: int, agent: Any, items: Iterable[EntryInput]) -> set[UUID]:
+ENTRY_COLUMNS = [c for c in Entry.__table__.columns]
+
+
+async def _insert(session: AsyncSession, agent_id: int, writer: Writer,
+                  items: Sequence[EntryInput]) -> dict[UUID, dict[str, Any]]:
+    """Insert the entries whose id is free; returns the stored rows of those inserted."""
     rows = [{"agent_id": agent_id, "id": i.id, "kind": i.kind, "occurred_at": i.occurred_at,
              "day": business_date(i.occurred_at), "customer_id": i.customer_id, "member_agent_id": i.member_agent_id,
-             "outcome": i.outcome, "notes": i.notes, "withdrawn": i.withdrawn, "institution_id": agent.institution_id,
-             "team_id": agent.team_id} for i in items]
-    statement = insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id]).returning(Entry.id)
-    return set((await session.execute(statement, rows)).scalars())
+             "outcome": i.outcome, "notes": i.notes, "withdrawn": i.withdrawn, "institution_id": writer.institution_id,
+             "team_id": writer.team_id} for i in items]
+    statement = (insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id])
+                 .returning(*ENTRY_COLUMNS))
+    result = await session.execute(statement, rows) if len(rows) > 1 else await session.execute(
+        statement.values(rows[0]))
+    return {r["id"]: dict(r) for r in result.mappings()}
 
 
-async def _update(session: AsyncSession, agent_id: int, item: EntryInput) -> int:
+async def _update(session: AsyncSession, agent_id: int, item: EntryInput) -> dict[str, Any]:
     values = {name: getattr(item, name) for name in CONTENT}
     row = (await session.execute(
         update(Entry).where(Entry.agent_id == agent_id, Entry.id == item.id)
         .values(**values, day=business_date(item.occurred_at), version=Entry.version + 1, updated_at=func.now())
-        .returning(Entry.version))).scalar_one()
-    return int(row)
+        .returning(*ENTRY_COLUMNS))).mappings().one()
+    return dict(row)
 
 
 # A negative change only ever meets a day that exists (the entry it takes back was counted there), so the
 # row a first insert proposes holds the positive part alone and the CHECK on visits holds throughout.
-_ADD_DAYS = text(
-    "INSERT INTO activity.activity_day AS d (agent_id, day, institution_id, team_id, counts, visits)"
+# The day's new numbers go on the change feed in the same statement (performance counts them for KPI).
+_ADD_DAY = text(
+    "WITH d AS ("
+    " INSERT INTO activity.activity_day AS d (agent_id, day, institution_id, team_id, counts, visits)"
     " VALUES (:agent_id, :day, :institution_id, :team_id, :first_counts, greatest(:visits, 0))"
     " ON CONFLICT (agent_id, day) DO UPDATE SET counts = activity.add_counts(d.counts, :counts),"
     "  visits = d.visits + :visits, institution_id = EXCLUDED.institution_id, team_id = EXCLUDED.team_id"
-    " RETURNING day, counts, visits"
+    " RETURNING agent_id, day, counts, visits, institution_id, team_id)"
+    " INSERT INTO activity.outbox_event (event_type, aggregate_type, aggregate_id, payload, request_id)"
+    " SELECT 'activity.day_counted', 'agent', d.agent_id::text,"
+    "  jsonb_build_object('agent_id', d.agent_id, 'day', d.day, 'counts', d.counts, 'visits', d.visits,"
+    "                     'institution_id', d.institution_id, 'team_id', d.team_id), :request_id FROM d"
 ).bindparams(bindparam("counts", type_=ActivityDay.__table__.c.counts.type),
              bindparam("first_counts", type_=ActivityDay.__table__.c.counts.type))
 
@@ -272,13 +317,9 @@ _ADD_DAYS = text(
 async def record_days(session: AsyncSession, agent_id: int, institution_id: int, team_id: int | None,
                       tally: Tally) -> None:
     """Apply a tally to the agent's days and announce each day's new numbers (for performance's KPI)."""
-    events = []
+    request_id = current_request_id()
     for day, counts, visits in tally.rows():
-        row = (await session.execute(_ADD_DAYS, {"agent_id": agent_id, "day": day, "institution_id": institution_id,
-                                                 "team_id": team_id, "counts": counts, "visits": visits,
-                                                 "first_counts": {k: n for k, n in counts.items() if n > 0}})).one()
-        events.append(NewEvent("activity.day_counted", "agent", str(agent_id), {
-            "agent_id": agent_id, "day": row.day, "counts": row.counts, "visits": row.visits,
-            "institution_id": institution_id, "team_id": team_id}))
-    if events:
-        await append_events(session, PLATFORM_TABLES, events)
+        await session.execute(_ADD_DAY, {
+            "agent_id": agent_id, "day": day, "institution_id": institution_id, "team_id": team_id,
+            "counts": counts, "visits": visits, "first_counts": {k: n for k, n in counts.items() if n > 0},
+            "request_id": request_id})

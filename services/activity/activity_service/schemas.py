@@ -44,6 +44,8 @@ class EntryEdit(Schema):
 
 
 class EntryRead(Schema):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
     id: UUID
     agent_id: int
     kind: str

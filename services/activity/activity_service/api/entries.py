@@ -4,7 +4,7 @@ in numbers (with the explanation a shortfall needs)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Query, Response
@@ -55,12 +55,13 @@ async def _read(session: SessionDep, agent_id: int, entry_id: UUID) -> Entry:
 @router.post("/entries", response_model=EntryRead, status_code=201,
              responses={200: {"description": "The entry was already logged as sent (a resend)",
                               "model": EntryRead}})
-async def log_entry(body: EntryIn, session: SessionDep, agent_id: AgentDep, response: Response) -> Entry:
+async def log_entry(body: EntryIn, session: SessionDep, agent_id: AgentDep, response: Response) -> Any:
     """Log one activity in the caller's own log. Sending the same entry again changes nothing."""
     [result] = await entries.write(session, agent_id, [_input(body)], utcnow())
     _raise(result)
-    if result.status != "created":
-        response.status_code = 200
+    if result.row is not None:
+        return result.row
+    response.status_code = 200
     return await _read(session, agent_id, body.id)
 
 
@@ -95,14 +96,14 @@ async def sync_entries(body: SyncBatch, session: SessionDep, agent_id: AgentDep)
 
 
 @router.put("/entries/{entry_id}", response_model=EntryRead)
-async def edit_entry(entry_id: UUID, body: EntryEdit, session: SessionDep, agent_id: AgentDep) -> Entry:
+async def edit_entry(entry_id: UUID, body: EntryEdit, session: SessionDep, agent_id: AgentDep) -> Any:
     """Change an entry of the caller's log, made from the version the device last saw (409 when another
     device changed it since)."""
     await _read(session, agent_id, entry_id)
     [result] = await entries.write(session, agent_id, [entries.EntryInput(id=entry_id, **body.model_dump())],
                                    utcnow())
     _raise(result)
-    return await _read(session, agent_id, entry_id)
+    return result.row if result.row is not None else await _read(session, agent_id, entry_id)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryRead)
