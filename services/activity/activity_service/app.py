@@ -19,7 +19,8 @@ ALEMBIC_INI = alembic_ini_for(__file__, "services/activity")
 
 
 def create_app(settings: ActivitySettings | None = None, database: Database | None = None,
-               org_transport: httpx.AsyncBaseTransport | None = None, start_workers: bool = True) -> FastAPI:
+               org_transport: httpx.AsyncBaseTransport | None = None, start_workers: bool = True,
+               performance_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """`start_workers=False` leaves following org's feed to the caller (tests drain it step by step)."""
     settings = settings or ActivitySettings()
     app = create_service_app(
@@ -41,4 +42,9 @@ def create_app(settings: ActivitySettings | None = None, database: Database | No
     app.state.org = ServiceClient(service="org", base_url=settings.org_url, caller_service="activity",
                                   secret=settings.internal_token_secret.get_secret_value(),
                                   transport=org_transport) if settings.org_url else None
+    # Performance answers a team's target (a team's plans must agree with it); called as the service itself.
+    app.state.performance = ServiceClient(
+        service="performance", base_url=settings.performance_url, caller_service="activity",
+        secret=settings.internal_token_secret.get_secret_value(), transport=performance_transport,
+    ) if settings.performance_url else None
     return app

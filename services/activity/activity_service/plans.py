@@ -12,7 +12,7 @@ members' days) when it is submitted. Deadlines are the rule `plan_deadlines`.
 from __future__ import annotations
 
 import calendar as _calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +37,8 @@ AGENT_KINDS = ("weekly_review", "monthly_record")
 EDITABLE = frozenset({"draft", "returned"})
 CURRENCY = "CNY"
 CONTENT = ("planned", "summary", "plan", "calendar", "target", "split")
+# A team's premium target by period key ("2027", "2027-03"), or None when it cannot be known.
+TargetLookup = Callable[[int, int], Awaitable[Mapping[str, Decimal] | None]]
 
 
 def period_of(kind: str, on: date) -> tuple[date, date]:
@@ -153,8 +155,26 @@ async def _check_content(session: AsyncSession, sheet: PlanSheet, content: Conte
             "week_split": _split(sheet.kind, sheet.period_start, sheet.period_end, content.target, content.split)}
 
 
+async def check_target(sheet: PlanSheet, lookup: TargetLookup | None) -> bool:
+    """Whether a team plan's target was found to agree with the team's target in performance (False: it
+    could not be compared — not a team plan, no target, or performance unknown or silent); a target that
+    disagrees is refused."""
+    if sheet.team_id is None or sheet.target is None or lookup is None:
+        return False
+    shares = await lookup(sheet.team_id, sheet.period_start.year)
+    key = (str(sheet.period_start.year) if sheet.kind == "team_annual_plan"
+           else f"{sheet.period_start.year:04d}-{sheet.period_start.month:02d}")
+    team_target = shares.get(key) if shares is not None else None
+    if team_target is None:
+        return False
+    if Decimal(team_target) != Decimal(sheet.target):
+        raise Unprocessable(f"the team's target for {key} is {team_target} in performance; this plan says "
+                            f"{sheet.target}", code="target_disagrees", field="target", team_target=str(team_target))
+    return True
+
+
 async def create(session: AsyncSession, *, author_id: int, kind: str, period_start: date, team_id: int | None,
-                 content: Content, today: date) -> PlanSheet:
+                 content: Content, today: date, targets: TargetLookup | None = None) -> PlanSheet:
     """A new draft of `author_id`'s sheet (or of the team they are the supervisor of) for a period."""
     if (kind in TEAM_KINDS) != (team_id is not None):
         raise Unprocessable(f"a {kind} sheet {'names' if kind in TEAM_KINDS else 'does not name'} a team",
@@ -188,6 +208,7 @@ async def create(session: AsyncSession, *, author_id: int, kind: str, period_sta
                       version=1, target_checked=False)
     for name, value in (await _check_content(session, sheet, content)).items():
         setattr(sheet, name, value)
+    sheet.target_checked = await check_target(sheet, targets)
     sheet.actual = await actual(session, sheet)
     session.add(sheet)
     # Two devices starting the same sheet at once: the second is refused like a later one.
@@ -235,12 +256,13 @@ def _require_editable(sheet: PlanSheet) -> None:
 
 
 async def edit(session: AsyncSession, sheet: PlanSheet, *, agent_id: int | None, version: int,
-               content: Content, now: datetime) -> PlanSheet:
+               content: Content, now: datetime, targets: TargetLookup | None = None) -> PlanSheet:
     _require_author(sheet, agent_id)
     _check_version(sheet, version)
     _require_editable(sheet)
     for name, value in (await _check_content(session, sheet, content)).items():
         setattr(sheet, name, value)
+    sheet.target_checked = await check_target(sheet, targets)
     sheet.actual = await actual(session, sheet)
     sheet.version += 1
     sheet.updated_at = now
@@ -268,7 +290,7 @@ MISSING = {"weekly_review": ("summary", "plan"), "monthly_record": ("summary", "
 
 
 async def submit(session: AsyncSession, sheet: PlanSheet, *, agent_id: int | None, version: int, actor: str,
-                 now: datetime) -> PlanSheet:
+                 now: datetime, targets: TargetLookup | None = None) -> PlanSheet:
     """The author hands the sheet in for review; what it achieved is read now and kept with it."""
     _require_author(sheet, agent_id)
     _check_version(sheet, version)
@@ -279,6 +301,8 @@ async def submit(session: AsyncSession, sheet: PlanSheet, *, agent_id: int | Non
     for name in MISSING[sheet.kind]:
         if getattr(sheet, name) in (None, ""):
             raise Unprocessable(f"fill in {name} before submitting", code="sheet_incomplete", field=name)
+    # Checked again: the team's target may have been set or changed since the draft.
+    sheet.target_checked = await check_target(sheet, targets)
     sheet.actual = await actual(session, sheet)
     sheet.status, sheet.submitted_at, sheet.version = "submitted", now, sheet.version + 1
     sheet.updated_at = now

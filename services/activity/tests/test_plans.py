@@ -5,14 +5,27 @@ review as a recorded act, deadlines as rules, the overdue lists, and who may see
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
+import pytest
+
 from activity_service import plans
+from activity_service.app import create_app as create_activity
+from activity_service.models import DIRECTORY, PLATFORM_TABLES
 from activity_service.rules import PlanDeadlines
+from activity_service.settings import ActivitySettings
+from org_service.app import create_app as create_org
+from org_service.settings import OrgSettings
+from performance_service.app import create_app as create_performance
+from performance_service.settings import PerformanceSettings
 from svckit.scope import DataScope
-from svckit.testing.asgi import internal_headers
+from svckit.testing.asgi import internal_headers, running
+from svckit.testing.org import org_replica
+from svckit.testing.plugin import StackDatabase
 from svckit.testing.responses import ok, problem
 from svckit.timeutil import business_date, utcnow
 
@@ -303,3 +316,62 @@ def test_a_month_splits_into_its_working_weeks_holidays_and_make_up_days_include
                      (date(2025, 10, 20), date(2025, 10, 26), 5), (date(2025, 10, 27), date(2025, 10, 31), 5)]
     assert len(plans.parts_of("team_annual_plan", date(2025, 1, 1), date(2025, 12, 31))) == 12
     assert plans.parts_of("weekly_review", date(2025, 10, 6), date(2025, 10, 12)) == []
+
+
+@pytest.fixture
+async def with_targets(stack_db: StackDatabase, internal_secret: str
+                       ) -> AsyncIterator[tuple[Stack, httpx.AsyncClient]]:
+    """The stack with the real performance app beside activity: activity asks it for team targets over ASGI."""
+    org_app = create_org(OrgSettings(database_url=stack_db.dsn("org"), INTERNAL_TOKEN_SECRET=internal_secret))
+    performance_app = create_performance(PerformanceSettings(database_url=stack_db.dsn("performance"),
+                                                             INTERNAL_TOKEN_SECRET=internal_secret), follow=False)
+    activity_app = create_activity(
+        ActivitySettings(database_url=stack_db.dsn("activity"), INTERNAL_TOKEN_SECRET=internal_secret,
+                         org_url="http://org.test", performance_url="http://performance.test"),
+        org_transport=httpx.ASGITransport(app=org_app), start_workers=False,
+        performance_transport=httpx.ASGITransport(app=performance_app))
+    async with running(org_app, "http://org.test") as org, \
+            running(performance_app, "http://performance.test") as performance, \
+            running(activity_app, "http://activity.test") as activity:
+        org.headers.update(internal_headers(internal_secret, "org", username="hq-admin", roles=frozenset({"admin"})))
+        performance.headers.update(internal_headers(internal_secret, "performance", username="marketing",
+                                                    roles=frozenset({"marketing_management"}),
+                                                    scope=DataScope(everything=True)))
+        async with org_replica(org_app, activity_app.state.kit, "activity", PLATFORM_TABLES, DIRECTORY,
+                               internal_secret) as drain:
+            yield Stack(org, activity, internal_secret, drain), performance
+
+
+async def test_team_plans_agree_with_the_teams_target_in_performance(
+        with_targets: tuple[Stack, httpx.AsyncClient]) -> None:
+    stack, performance = with_targets
+    c, manager, _, _ = await team(stack)
+    boss = stack.agent(manager, supervisor=True)
+    month = business_date(utcnow()).replace(day=1)
+    target = ok(await performance.post("/v1/targets", json={
+        "team_id": c.department, "institution_id": c.office, "year": month.year, "metric": "premium",
+        "amount": "1200000.00"}), 201)
+    share = next(Decimal(s["amount"]) for s in target["shares"] if s["level"] == "month"
+                 and s["key"] == f"{month.year:04d}-{month.month:02d}")
+    plan = {"kind": "team_monthly_plan", "period_start": month.isoformat(), "team_id": c.department,
+            "planned": {"interview": 120}, "plan": "产说会两场", "target": str(share + 1)}
+    refused = problem(await stack.activity.post("/v1/plans", json=plan, headers=boss), 422, "target_disagrees")
+    assert refused["field"] == "target"
+    assert Decimal(refused["team_target"]) == share
+    agreed = ok(await stack.activity.post("/v1/plans", json={**plan, "target": str(share)}, headers=boss), 201)
+    assert agreed["target_checked"] is True
+    annual = ok(await stack.activity.post("/v1/plans", json={
+        **plan, "kind": "team_annual_plan", "period_start": date(month.year, 1, 1).isoformat(),
+        "target": "1200000.00"}, headers=boss), 201)
+    assert annual["target_checked"] is True
+    # A team without a target in performance keeps its plan's target, unchecked — never passed off as checked.
+    other, other_manager, _, _ = await team(stack)
+    unchecked = ok(await stack.activity.post("/v1/plans", json={**plan, "team_id": other.department},
+                                             headers=stack.agent(other_manager, supervisor=True)), 201)
+    assert unchecked["target_checked"] is False
+    # Once checked, an edit to a disagreeing target is refused too; the submission checks again.
+    problem(await stack.activity.put(f"/v1/plans/{agreed['id']}", json={
+        "version": 1, "planned": plan["planned"], "plan": plan["plan"], "target": "1.00"}, headers=boss), 422,
+        "target_disagrees")
+    submitted = ok(await stack.activity.post(f"/v1/plans/{agreed['id']}/submit", json={"version": 1}, headers=boss))
+    assert submitted["target_checked"] is True

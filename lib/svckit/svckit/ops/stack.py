@@ -97,6 +97,8 @@ def service_env(spec: ServiceSpec, env: Mapping[str, str], dsns: Mapping[str, st
         child.pop("GATEWAY_JWT_SECRET", None)
         if spec.name != "org":  # every other service keeps its copy of the organisation from org's feed
             child.setdefault(f"{spec.env_prefix}ORG_URL", base_url(by_name("org"), env))
+        if spec.name == "activity":  # a team's plans are held to the team's target in performance
+            child.setdefault("ACTIVITY_PERFORMANCE_URL", base_url(by_name("performance"), env))
         if spec.name == "performance":  # facts come from the ledger's feed; payables go to the ledger
             child.setdefault("PERFORMANCE_LEDGER_URL", base_url(by_name("ledger"), env))
         child.pop("GATEWAY_PARTNER_MASTER_KEY", None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from sqlalchemy import select
 
 from activity_service import overdue, plans
@@ -22,6 +22,7 @@ from activity_service.plan_schemas import (
     SheetWithActs,
     VersionIn,
 )
+from activity_service.team_targets import TeamTargets
 from svckit.internal_auth import CallerDep, require_roles
 from svckit.pagination import Page, keyset, page_of
 from svckit.routing import SessionDep, service_router
@@ -29,6 +30,10 @@ from svckit.timeutil import business_date, utcnow
 
 router = service_router(prefix="/v1", tags=["plans and reviews"])
 Overseers = require_roles("admin", "back_office", "supervisor")
+
+
+def _targets(request: Request) -> TeamTargets:
+    return TeamTargets(request.app.state.performance)
 
 
 def _content(body: SheetContent) -> plans.Content:
@@ -46,10 +51,13 @@ async def _with_acts(session: SessionDep, sheet: PlanSheet) -> SheetWithActs:
 
 
 @router.post("/plans", response_model=SheetWithActs, status_code=201)
-async def create_sheet(body: SheetCreate, session: SessionDep, agent_id: AgentDep) -> SheetWithActs:
-    """Start the caller's sheet for a week, month or year (a team plan: as the team's supervisor) as a draft."""
+async def create_sheet(body: SheetCreate, session: SessionDep, agent_id: AgentDep, request: Request
+                       ) -> SheetWithActs:
+    """Start the caller's sheet for a week, month or year (a team plan: as the team's supervisor) as a draft.
+    A team plan's target must agree with the team's target in performance (422 target_disagrees)."""
     sheet = await plans.create(session, author_id=agent_id, kind=body.kind, period_start=body.period_start,
-                               team_id=body.team_id, content=_content(body), today=business_date(utcnow()))
+                               team_id=body.team_id, content=_content(body), today=business_date(utcnow()),
+                               targets=_targets(request))
     return await _with_acts(session, sheet)
 
 
@@ -100,21 +108,22 @@ async def read_sheet(sheet_id: int, session: SessionDep, scope: ScopeDep) -> She
 
 
 @router.put("/plans/{sheet_id}", response_model=SheetWithActs)
-async def edit_sheet(sheet_id: int, body: SheetEdit, session: SessionDep, scope: ScopeDep) -> SheetWithActs:
+async def edit_sheet(sheet_id: int, body: SheetEdit, session: SessionDep, scope: ScopeDep,
+                     request: Request) -> SheetWithActs:
     """The author rewrites a draft or a returned sheet, from the version last seen (409 when stale)."""
     sheet = await plans.get(session, scope, sheet_id, lock=True)
     await plans.edit(session, sheet, agent_id=scope.agent_id, version=body.version, content=_content(body),
-                     now=utcnow())
+                     now=utcnow(), targets=_targets(request))
     return await _with_acts(session, sheet)
 
 
 @router.post("/plans/{sheet_id}/submit", response_model=SheetWithActs)
 async def submit_sheet(sheet_id: int, body: VersionIn, session: SessionDep, scope: ScopeDep,
-                       caller: CallerDep) -> SheetWithActs:
+                       caller: CallerDep, request: Request) -> SheetWithActs:
     """The author hands the sheet in for review; its actual numbers are read from the activity log."""
     sheet = await plans.get(session, scope, sheet_id, lock=True)
     await plans.submit(session, sheet, agent_id=scope.agent_id, version=body.version, actor=actor_of(caller),
-                       now=utcnow())
+                       now=utcnow(), targets=_targets(request))
     return await _with_acts(session, sheet)
 
 
