@@ -43,14 +43,32 @@ async def ready(stack: Stack) -> tuple[str, dict[str, int]]:
 
 async def test_two_final_runs_at_once_one_is_refused(stack: Stack) -> None:
     period, _ = await ready(stack)
-    first, second = await asyncio.gather(*(stack.performance.post("/v1/settlements", json={"period": period})
-                                           for _ in range(2)))
-    statuses = sorted([first.status_code, second.status_code])
-    assert statuses == [201, 409], (first.text, second.text)
-    refused = first if first.status_code == 409 else second
-    assert refused.json()["code"] == "run_in_progress"
-    runs = ok(await stack.performance.get("/v1/settlements", params={"period": period}))
-    assert [r["status"] for r in runs].count("running") == 0
+    ledger = stack.performance_app.state.upstreams.ledger
+    real, reached, release = ledger.request, asyncio.Event(), asyncio.Event()
+
+    async def held(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if path == "/v1/receivables/outstanding":
+            reached.set()
+            await release.wait()  # the first run stays in progress until the second has been answered
+        return await real(method, path, **kwargs)
+
+    ledger.request = held
+    first = asyncio.create_task(stack.performance.post("/v1/settlements", json={"period": period}))
+    await reached.wait()
+    assert await count_running(stack, period) == 1
+    refused = problem(await stack.performance.post("/v1/settlements", json={"period": period}), 409,
+                      "run_in_progress")
+    release.set()
+    done = ok(await first, 201)
+    assert refused["run_id"] == done["id"]
+    assert await count_running(stack, period) == 0
+
+
+async def count_running(stack: Stack, period: str) -> int:
+    async with stack.engine.connect() as connection:
+        return int((await connection.execute(text(
+            "SELECT count(*) FROM performance.settlement_run WHERE period = :p AND status = 'running'"),
+            {"p": period})).scalar_one())
 
 
 async def test_the_same_inputs_give_the_same_lines(stack: Stack) -> None:
