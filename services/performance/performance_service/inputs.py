@@ -123,13 +123,14 @@ def rounded_sql(expression: str, rules: RuleSetBody) -> str:
             f" THEN trunc({scaled}) ELSE round({scaled}) END) / {scale}, {places})")
 
 
-def commission_statements(rules: RuleSetBody) -> tuple[Any, Any, Any]:
-    """Commission lines computed set-based into a scratch table (the arithmetic of
-    settlement.commission), written into the run's statement, and summed per agent."""
+def commission_statements(rules: RuleSetBody) -> tuple[Any, Any]:
+    """Commission lines computed set-based straight into the run's statement (the arithmetic of
+    settlement.commission, its base in typed columns), then summed per agent."""
     amount = rounded_sql("s.amount * s.rate", rules)
-    compute = text(
+    write = text(
         # The rounding expression is built from the validated rule (an int and an enum), never from input.
-        "CREATE TEMP TABLE commission_line ON COMMIT DROP AS"  # noqa: S608
+        "INSERT INTO performance.statement_line (run_id, agent_id, line_no, kind, rule, currency, amount,"  # noqa: S608
+        "   product_code, policy_year, premium, facts, rate)"
         " WITH rates AS (SELECT * FROM unnest(CAST(:products AS text[]), CAST(:froms AS int[]),"
         "    CAST(:tos AS int[]), CAST(:rates AS numeric[])) AS r(product_code, year_from, year_to, rate)),"
         " sums AS (SELECT agent_id, coalesce(product_code, '') AS product_code,"
@@ -140,36 +141,27 @@ def commission_statements(rules: RuleSetBody) -> tuple[Any, Any, Any]:
         " rated AS (SELECT f.*, coalesce(p.rate, a.rate) AS rate FROM sums f"
         "    LEFT JOIN rates p ON p.product_code = f.product_code AND f.policy_year BETWEEN p.year_from AND p.year_to"
         "    LEFT JOIN rates a ON a.product_code = '*' AND f.policy_year BETWEEN a.year_from AND a.year_to)"
-        f" SELECT s.*, coalesce({amount}, 0) AS commission,"
-        "    row_number() OVER (PARTITION BY s.agent_id ORDER BY s.product_code COLLATE \"C\", s.policy_year)"
-        "      AS line_no"
+        " SELECT :run, s.agent_id,"
+        "    row_number() OVER (PARTITION BY s.agent_id ORDER BY s.product_code COLLATE \"C\", s.policy_year),"
+        f"   'commission', 'commission', :currency, coalesce({amount}, 0), s.product_code, s.policy_year, s.amount,"
+        "    s.facts, s.rate"
         "  FROM rated s")
-    write = text(
-        "INSERT INTO performance.statement_line"
-        "    (run_id, agent_id, line_no, kind, rule, currency, amount, base, arithmetic)"
-        "  SELECT :run, agent_id, line_no, 'commission', 'commission', :currency, commission,"
-        "    jsonb_build_object('product_code', product_code, 'policy_year', policy_year,"
-        "      'received_premium', amount::text, 'facts', facts)"
-        "      || CASE WHEN rate IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('rate', rate::text) END,"
-        "    CASE WHEN rate IS NULL"
-        "      THEN format('no commission rate for %s in policy year %s', product_code, policy_year)"
-        "      ELSE format('%s × %s = %s', amount, rate, commission) END"
-        "  FROM commission_line")
     totals = text(
-        "SELECT agent_id, sum(commission) AS total, coalesce(sum(commission) FILTER (WHERE policy_year = 1), 0) AS fyc,"
-        "  count(*) AS lines FROM commission_line GROUP BY agent_id")
-    return compute, write, totals
+        "SELECT agent_id, sum(amount) AS total, coalesce(sum(amount) FILTER (WHERE policy_year = 1), 0) AS fyc,"
+        "  count(*) AS lines FROM performance.statement_line WHERE run_id = :run AND kind = 'commission'"
+        " GROUP BY agent_id")
+    return write, totals
 
 
 async def write_commission(session: AsyncSession, rules: RuleSetBody, *, run_id: str, period: str, upto: int
                            ) -> dict[int, Earned]:
     rates = rules.commission.rates
-    compute, write, totals = commission_statements(rules)
-    await session.execute(compute, {
-        "period": period, "upto": upto, "currency": rules.currency,
+    write, totals = commission_statements(rules)
+    await session.execute(write, {
+        "run": run_id, "period": period, "upto": upto, "currency": rules.currency,
         "products": [r.product_code for r in rates], "froms": [r.year_from for r in rates],
         "tos": [r.year_to if r.year_to is not None else 2**31 - 1 for r in rates],
         "rates": [r.rate for r in rates]})
-    await session.execute(write, {"run": run_id, "currency": rules.currency})
-    result = await session.execute(totals)
-    return {r.agent_id: Earned(r.total, r.fyc, r.lines) for r in result}
+    exact = rules.rounding.apply  # sums of lines rounded to the rule's places, shown at those places
+    return {r.agent_id: Earned(exact(r.total), exact(r.fyc), r.lines)
+            for r in await session.execute(totals, {"run": run_id})}

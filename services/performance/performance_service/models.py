@@ -212,9 +212,16 @@ class RunCountBack(Base):
 
 
 class StatementLine(Base):
-    """One line of an agent's statement 佣金明细: its rule, its base facts and its arithmetic."""
+    """One line of an agent's statement 佣金明细: its rule, its base facts and its arithmetic.
+
+    A commission line (hundreds of thousands a month) keeps its base in typed columns (product, policy
+    year, premium received, facts, rate), from which its base and arithmetic are rendered when read
+    (settlement.commission_detail); every other line keeps them as written."""
 
     __tablename__ = "statement_line"
+    __table_args__ = (
+        CheckConstraint("base IS NOT NULL OR (kind = 'commission' AND premium IS NOT NULL)", name="explained"),
+    )
 
     run_id: Mapped[str] = mapped_column(Text, primary_key=True)
     agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -223,8 +230,13 @@ class StatementLine(Base):
     rule: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(AMOUNT)
-    base: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    arithmetic: Mapped[str] = mapped_column(Text)
+    base: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    arithmetic: Mapped[str | None] = mapped_column(Text)
+    product_code: Mapped[str | None] = mapped_column(Text)
+    policy_year: Mapped[int | None] = mapped_column(Integer)
+    premium: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    facts: Mapped[int | None] = mapped_column(Integer)
+    rate: Mapped[Decimal | None] = mapped_column(Numeric)
 
 
 class RunPayable(Base):

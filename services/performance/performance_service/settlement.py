@@ -178,6 +178,16 @@ class Earned:
     lines: int
 
 
+def commission_detail(product_code: str, policy_year: int, premium: Decimal, facts: int, rate: Decimal | None,
+                      amount: Decimal) -> tuple[dict[str, Any], str]:
+    """The base and arithmetic of a commission line (written by the run in typed columns, rendered here)."""
+    base: dict[str, Any] = {"product_code": product_code, "policy_year": policy_year,
+                            "received_premium": str(premium), "facts": facts}
+    if rate is None:
+        return base, f"no commission rate for {product_code} in policy year {policy_year}"
+    return base | {"rate": str(rate)}, f"{premium} × {rate} = {amount}"
+
+
 def commission(rules: RuleSetBody, premium: list[Premium]) -> tuple[list[Line], dict[int, Earned]]:
     """Commission lines: received premium by product and policy year at its rate, each line rounded.
     (runs.py computes the same lines in SQL for volume; a test holds the two together.)"""
@@ -190,14 +200,8 @@ def commission(rules: RuleSetBody, premium: list[Premium]) -> tuple[list[Line], 
         if key not in rates:
             rates[key] = rules.commission.rate(*key)
         rate = rates[key]
-        base: dict[str, Any] = {"product_code": p.product_code, "policy_year": p.policy_year,
-                                "received_premium": str(p.amount), "facts": p.facts}
-        if rate is None:
-            amount, arithmetic = ZERO, f"no commission rate for {p.product_code} in policy year {p.policy_year}"
-        else:
-            amount = rnd(p.amount * rate)
-            base["rate"] = str(rate)
-            arithmetic = f"{p.amount} × {rate} = {amount}"
+        amount = ZERO if rate is None else rnd(p.amount * rate)
+        base, arithmetic = commission_detail(p.product_code, p.policy_year, p.amount, p.facts, rate, amount)
         sums = totals.setdefault(p.agent_id, [ZERO, ZERO, 0])
         sums[0] += amount
         if p.policy_year == 1:

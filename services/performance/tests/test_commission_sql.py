@@ -7,12 +7,13 @@ import copy
 import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from performance_service import inputs, rules
+from performance_service import inputs, rules, statements
 from performance_service.defaults import DEFAULT_RULE_SET
 from performance_service.settlement import Premium, commission
 from svckit.db import async_url
@@ -58,9 +59,11 @@ async def test_sql_lines_are_the_python_lines(session: AsyncSession, mode: str) 
                                  "y": [f[2] for f in facts], "m": [f[3] for f in facts]})
     upto = (await session.execute(text("SELECT max(id) FROM performance.fact"))).scalar_one()
     earned = await inputs.write_commission(session, rule_set, run_id="T-sql", period=PERIOD, upto=upto)
-    stored = (await session.execute(text(
-        "SELECT agent_id, line_no, amount, base, arithmetic FROM performance.statement_line WHERE run_id = 'T-sql'"
-        " ORDER BY agent_id, line_no"))).all()
+    rows = (await session.execute(text(
+        "SELECT agent_id, line_no, kind, rule, currency, amount, base, arithmetic, product_code, policy_year,"
+        "  premium, facts, rate FROM performance.statement_line WHERE run_id = 'T-sql' ORDER BY agent_id, line_no"
+    ))).all()
+    stored = [SimpleNamespace(agent_id=r.agent_id, **statements.line(r, 2)) for r in rows]
 
     grouped: dict[tuple[int, str, int], list[Decimal]] = {}
     for agent, product, year, amount in facts:
