@@ -233,7 +233,7 @@ async def write(session: AsyncSession, agent_id: int, items: Sequence[EntryInput
             compare.append((position, item))
         else:
             tally.count(row["day"], item.kind, item.withdrawn, +1)
-            results[position] = ItemResult(item.id, "created", 1, row=row)
+            results[position] = ItemResult(item.id, "created", 1, row=row if len(row) > 1 else None)
     stored = await _existing(session, agent_id, [item.id for _, item in compare])
     for position, item in sorted(compare, key=lambda pair: pair[0]):
         existing = stored.get(item.id)
@@ -280,11 +280,14 @@ async def _insert(session: AsyncSession, agent_id: int, writer: Writer,
              "day": business_date(i.occurred_at), "customer_id": i.customer_id, "member_agent_id": i.member_agent_id,
              "outcome": i.outcome, "notes": i.notes, "withdrawn": i.withdrawn, "institution_id": writer.institution_id,
              "team_id": writer.team_id} for i in items]
-    statement = (insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id])
-                 .returning(*ENTRY_COLUMNS))
-    result = await session.execute(statement, rows) if len(rows) > 1 else await session.execute(
-        statement.values(rows[0]))
-    return {r["id"]: dict(r) for r in result.mappings()}
+    statement = insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id])
+    if len(rows) == 1:  # a single entry is answered with its stored row
+        result = await session.execute(statement.values(rows[0]).returning(*ENTRY_COLUMNS))
+        return {r["id"]: dict(r) for r in result.mappings()}
+    # A batch is answered with statuses only: what was inserted, and on which day it counts.
+    days = {row["id"]: row["day"] for row in rows}
+    inserted = (await session.execute(statement.returning(Entry.id), rows)).scalars()
+    return {entry_id: {"day": days[entry_id]} for entry_id in inserted}
 
 
 async def _update(session: AsyncSession, agent_id: int, item: EntryInput) -> dict[str, Any]:
