@@ -214,3 +214,28 @@ async def test_rules_are_versioned_data(stack: Stack) -> None:
     assert bad["field"].startswith("value.agent")
     kinds = ok(await stack.activity.get("/v1/kinds", headers=admin))
     assert {"phone_appointment", "coaching"} <= {k["code"] for k in kinds}
+
+
+async def test_a_batch_carries_edits_and_reports_stale_ones_as_conflicts(stack: Stack) -> None:
+    _, _, agent, _ = await team(stack)
+    now = utcnow()
+    first, second = entry("interview", now.isoformat()), entry("phone_appointment", now.isoformat())
+    ok(await stack.activity.post("/v1/entries/sync", json={"entries": [first, second]}, headers=stack.agent(agent)))
+    edits = [{**first, "outcome": "signed", "version": 1},     # made from the stored version: applied
+             {**second, "outcome": "no answer", "version": 3},  # made from a version that never was
+             {**second, "outcome": "call back"},                # the same id twice in one batch
+             entry("interview", now.isoformat(), version=1)]   # an edit of an entry that does not exist
+    answer = ok(await stack.activity.post("/v1/entries/sync", json={"entries": edits}, headers=stack.agent(agent)))
+    assert [(r["status"], r["version"]) for r in answer["results"]] == [
+        ("updated", 2), ("conflict", 1), ("rejected", None), ("conflict", None)]
+    assert answer["results"][2]["code"] == "duplicate_id"
+    # An id already used, sent again without a version and with another content, is not an edit.
+    reused = ok(await stack.activity.post("/v1/entries/sync", json={"entries": [{**second, "outcome": "x"}]},
+                                          headers=stack.agent(agent)))
+    assert (reused["results"][0]["status"], reused["results"][0]["code"]) == ("conflict", "version_conflict")
+    again = ok(await stack.activity.post("/v1/entries/sync", json={"entries": edits[:1]}, headers=stack.agent(agent)))
+    assert again["results"][0]["status"] == "unchanged"
+    stored = ok(await stack.activity.get(f"/v1/entries/{first['id']}", headers=stack.agent(agent)))
+    assert (stored["outcome"], stored["version"]) == ("signed", 2)
+    untouched = ok(await stack.activity.get(f"/v1/entries/{second['id']}", headers=stack.agent(agent)))
+    assert (untouched["outcome"], untouched["version"]) == (None, 1)
