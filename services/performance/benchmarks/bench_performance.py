@@ -5,10 +5,10 @@ levels, spans of 6–8) is loaded into org; the ledger's and performance's copie
 are filled from it; FACTS received-premium facts of June 2026 (about ten per agent, two or three
 products each, 70% in policy year 1) are copied into performance's fact table.
 
-Then, end to end over HTTP (org, the ledger and performance in this process, called through their
-ASGI apps): `POST /v1/settlements {"period": "2026-06"}` takes org's snapshot, the ledger's
+Then, end to end over HTTP (org, the ledger with two workers, and performance as real uvicorn
+processes): `POST /v1/settlements {"period": "2026-06"}` takes org's snapshot, the ledger's
 outstanding premium, aggregates the facts, computes every statement, stores every line and payable
-and posts the payables to the ledger (20,000 lines per request). Checked afterwards: the statement
+and posts the payables to the ledger (20,000 lines per request, two at a time). Checked afterwards: the statement
 lines of each agent add up to the payable the ledger holds for them, and one payable per paid agent.
 
 The bare-SQL reference does the same arithmetic as plain SQL on the same database (GROUP BY per
@@ -27,7 +27,8 @@ import os
 import random
 import statistics
 import time
-from datetime import UTC, date, datetime
+from contextlib import ExitStack
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -35,20 +36,16 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from ledger_service.app import create_app as create_ledger
-from ledger_service.settings import LedgerSettings
-from org_service.app import create_app as create_org
 from org_service.demo import DemoConfig, seed
-from org_service.settings import OrgSettings
-from performance_service.app import create_app as create_performance
-from performance_service.settings import PerformanceSettings
 from svckit.ops.bench import BenchContext, Figure
-from svckit.testing.asgi import internal_headers, running
+from svckit.ops.loadgen import serve
+from svckit.testing.asgi import internal_headers
 
 AGENTS = int(os.environ.get("BENCH_PERFORMANCE_AGENTS", "100000"))
 FACTS_PER_AGENT = int(os.environ.get("BENCH_PERFORMANCE_FACTS_PER_AGENT", "10"))
 ONE_MILLION = os.environ.get("BENCH_PERFORMANCE_1M") == "1"
-PERIOD, PERIOD_END, CLOSED_ON = "2026-06", date(2026, 6, 30), datetime(2026, 7, 5, 2, tzinfo=UTC)
+LEDGER_WORKERS = int(os.environ.get("BENCH_PERFORMANCE_LEDGER_WORKERS", "2"))
+PERIOD, PERIOD_END = "2026-06", date(2026, 6, 30)
 
 
 def libpq(dsn: str) -> str:
@@ -163,41 +160,50 @@ async def prepare(ctx: BenchContext, agents: int, facts: int) -> asyncpg.Connect
     return conn
 
 
+def processes(ctx: BenchContext) -> Any:
+    """org, the ledger (LEDGER_WORKERS workers) and performance as real uvicorn processes."""
+    secret = {"INTERNAL_TOKEN_SECRET": ctx.internal_secret}
+    for name in ("LEDGER_ORG_URL", "PERFORMANCE_ORG_URL", "PERFORMANCE_LEDGER_URL"):
+        os.environ.pop(name, None)
+    stack = ExitStack()
+    org_port, _ = stack.enter_context(serve("org_service.app:create_app", {
+        "ORG_DATABASE_URL": ctx.db.dsn("org"), **secret}, root=ctx.root, name="org"))
+    ledger_port, _ = stack.enter_context(serve("ledger_service.app:create_app", {
+        "LEDGER_DATABASE_URL": ctx.db.dsn("ledger"), **secret}, root=ctx.root, workers=LEDGER_WORKERS,
+        name="ledger"))
+    port, _ = stack.enter_context(serve("performance_service.app:create_app", {
+        "PERFORMANCE_DATABASE_URL": ctx.db.dsn("performance"), **secret, "PERFORMANCE_POLL_SECONDS": "60",
+        "PERFORMANCE_ORG_URL": f"http://127.0.0.1:{org_port}",
+        "PERFORMANCE_LEDGER_URL": f"http://127.0.0.1:{ledger_port}",
+        "PERFORMANCE_PAYABLES_CONCURRENCY": str(LEDGER_WORKERS)}, root=ctx.root, name="performance"))
+    return stack, port
+
+
 async def settle_once(ctx: BenchContext, conn: asyncpg.Connection) -> tuple[float, str, dict[str, Any]]:
-    secret = ctx.internal_secret
-    quiet: dict[str, Any] = {"INTERNAL_TOKEN_SECRET": secret, "log_level": "WARNING"}
-    org_app = create_org(OrgSettings(database_url=ctx.db.dsn("org"), **quiet))
-    ledger_app = create_ledger(LedgerSettings(database_url=ctx.db.dsn("ledger"), **quiet))
-    app = create_performance(
-        PerformanceSettings(database_url=ctx.db.dsn("performance"), **quiet,
-                            org_url="http://org.bench", ledger_url="http://ledger.bench"),
-        org_transport=httpx.ASGITransport(app=org_app), ledger_transport=httpx.ASGITransport(app=ledger_app),
-        follow=False)
-    app.state.clock = lambda: CLOSED_ON
-
     def admin() -> dict[str, str]:  # internal tokens live 60 s: a fresh one per request
-        return internal_headers(secret, "performance", username="bench", roles=frozenset({"admin"}))
+        return internal_headers(ctx.internal_secret, "performance", username="bench", roles=frozenset({"admin"}))
 
-    async with running(org_app, "http://org.bench"), running(ledger_app, "http://ledger.bench"), \
-            running(app, "http://performance.bench") as client:
-        client.timeout = httpx.Timeout(600)
-        started = time.perf_counter()
-        response = await client.post("/v1/settlements", json={"period": PERIOD}, headers=admin())
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 201, response.text
-        run = response.json()
-        print(f"# performance: settled in {elapsed:.1f} s, seconds by phase {run['totals']['seconds']}", flush=True)
-        await check(conn, run["id"])
-        agents = [r["agent_id"] for r in await conn.fetch(
-            "SELECT agent_id FROM performance.run_payable WHERE run_id = $1", run["id"])]
-        times = []
-        for agent in random.Random(6).sample(agents, min(1000, len(agents))):  # noqa: S311 - a sample, no secret
-            headers = admin()
-            begun = time.perf_counter()
-            answer = await client.get(f"/v1/statements/{agent}", params={"period": PERIOD}, headers=headers)
-            times.append(time.perf_counter() - begun)
-            assert answer.status_code == 200, answer.text
-        run["statement_p50_ms"] = statistics.median(times) * 1000
+    stack, port = processes(ctx)
+    with stack:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=httpx.Timeout(900)) as client:
+            started = time.perf_counter()
+            response = await client.post("/v1/settlements", json={"period": PERIOD}, headers=admin())
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 201, response.text
+            run = response.json()
+            print(f"# performance: settled in {elapsed:.1f} s, seconds by phase {run['totals']['seconds']}",
+                  flush=True)
+            await check(conn, run["id"])
+            agents = [r["agent_id"] for r in await conn.fetch(
+                "SELECT agent_id FROM performance.run_payable WHERE run_id = $1", run["id"])]
+            times = []
+            for agent in random.Random(6).sample(agents, min(1000, len(agents))):  # noqa: S311 - a sample
+                headers = admin()
+                begun = time.perf_counter()
+                answer = await client.get(f"/v1/statements/{agent}", params={"period": PERIOD}, headers=headers)
+                times.append(time.perf_counter() - begun)
+                assert answer.status_code == 200, answer.text
+            run["statement_p50_ms"] = statistics.median(times) * 1000
     return elapsed, run["id"], run
 
 

@@ -14,10 +14,12 @@ transaction that also supersedes the period's previous run, then post the payabl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -298,8 +300,15 @@ async def fail(db: Database, run_id: str, error: str) -> None:
             status="failed", error=error[:2000], finished_at=func.now()))
 
 
-async def post(db: Database, up: Upstreams, run_id: str, chunk: int) -> int:
-    """Post the run's payables still to post, chunk by chunk; returns how many were posted now."""
+MARK_POSTED = text(
+    "UPDATE performance.run_payable p SET status = 'posted', payable_id = x.payable_id"
+    " FROM unnest(CAST(:agents AS bigint[]), CAST(:ids AS bigint[])) AS x(agent_id, payable_id)"
+    " WHERE p.run_id = :run AND p.agent_id = x.agent_id")
+
+
+async def post(db: Database, up: Upstreams, run_id: str, chunk: int, concurrency: int = 1) -> int:
+    """Post the run's payables still to post, in chunks (`concurrency` at a time: they name disjoint
+    agents, and the ledger takes each line once per run and agent); returns how many were posted now."""
     async with db.sessionmaker() as session:
         run = await session.get(SettlementRun, run_id)
         if run is None:
@@ -308,34 +317,35 @@ async def post(db: Database, up: Upstreams, run_id: str, chunk: int) -> int:
             raise Conflict(f"run {run_id} is {run.mode} and {run.status}: nothing to post", code="run_not_postable",
                            field="run_id")
         _, last = period_bounds(run.period)
+        todo = (await session.execute(select(RunPayable.agent_id, RunPayable.net, RunPayable.currency).where(
+            RunPayable.run_id == run_id, RunPayable.status == "to_post").order_by(RunPayable.agent_id))).all()
     ledger = up.need_ledger()
-    posted, started = 0, time.perf_counter()
-    while True:
-        async with db.sessionmaker() as session:
-            todo = (await session.execute(select(RunPayable.agent_id, RunPayable.net, RunPayable.currency).where(
-                RunPayable.run_id == run_id, RunPayable.status == "to_post").order_by(RunPayable.agent_id)
-                .limit(chunk))).all()
-        if not todo:
-            break
-        first = todo[0].agent_id
-        try:
-            response = await ledger.request(
-                "POST", f"/v1/payables/settlements/{run_id}", idempotency_key=f"{run_id}:{first}:{len(todo)}",
-                json={"period": run.period, "effective_on": last.isoformat(), "lines": [
-                    {"agent_id": r.agent_id, "amount": str(r.net), "currency": r.currency} for r in todo]})
-        except httpx.HTTPError as error:
-            raise upstream.unreachable("ledger", error) from None
-        if response.status_code != 200:
-            raise upstream.refused("ledger", response)
-        answered = response.json()
-        async with db.sessionmaker.begin() as session:
-            await session.execute(text(
-                "UPDATE performance.run_payable p SET status = 'posted', payable_id = x.payable_id"
-                " FROM unnest(CAST(:agents AS bigint[]), CAST(:ids AS bigint[])) AS x(agent_id, payable_id)"
-                " WHERE p.run_id = :run AND p.agent_id = x.agent_id"),
-                {"run": run_id, "agents": [r["agent_id"] for r in answered],
-                 "ids": [r["payable_id"] for r in answered]})
-        posted += len(answered)
+    started = time.perf_counter()
+    chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    gate = asyncio.Semaphore(max(concurrency, 1))
+
+    async def send(part: Sequence[Any]) -> int:
+        async with gate:
+            try:
+                response = await ledger.request(
+                    "POST", f"/v1/payables/settlements/{run_id}", idempotency_key=f"{run_id}:{part[0].agent_id}:"
+                    f"{len(part)}", json={"period": run.period, "effective_on": last.isoformat(), "lines": [
+                        {"agent_id": r.agent_id, "amount": str(r.net), "currency": r.currency} for r in part]})
+            except httpx.HTTPError as error:
+                raise upstream.unreachable("ledger", error) from None
+            if response.status_code != 200:
+                raise upstream.refused("ledger", response)
+            answered = response.json()
+            async with db.sessionmaker.begin() as session:
+                await session.execute(MARK_POSTED, {"run": run_id, "agents": [r["agent_id"] for r in answered],
+                                                    "ids": [r["payable_id"] for r in answered]})
+            return len(answered)
+
+    results = await asyncio.gather(*(send(part) for part in chunks), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        raise failed[0]
+    posted = sum(r for r in results if isinstance(r, int))
     async with db.sessionmaker.begin() as session:
         await session.execute(update(SettlementRun).where(SettlementRun.id == run_id).values(posted=True))
     log.info("settlement run %s: %d payables posted in %.3f s", run_id, posted, time.perf_counter() - started)
@@ -343,7 +353,7 @@ async def post(db: Database, up: Upstreams, run_id: str, chunk: int) -> int:
 
 
 async def execute(db: Database, up: Upstreams, request: RunRequest, *, today: date, chunk: int, work_mem_mb: int,
-                  timeout_s: float) -> str:
+                  timeout_s: float, concurrency: int = 1) -> str:
     """Claim, compute and store, then post (final runs): the run's id."""
     run = await claim(db, request, today)
     try:
@@ -357,7 +367,7 @@ async def execute(db: Database, up: Upstreams, request: RunRequest, *, today: da
         raise
     if request.mode == "final":
         try:
-            await post(db, up, run.id, chunk)
+            await post(db, up, run.id, chunk, concurrency)
         except DomainError as error:
             raise BadGateway(f"run {run.id} is stored but not all its payables reached the ledger ({error.detail});"
                              f" POST /v1/settlements/{run.id}/post completes it", code="payables_not_posted",

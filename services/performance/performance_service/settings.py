@@ -17,6 +17,8 @@ class PerformanceSettings(ServiceSettings):
     poll_seconds: float = Field(default=1.0, gt=0, description="Pause between polls when a feed has nothing new")
     payables_chunk: int = Field(default=20_000, ge=1, le=20_000, description="Payable lines per request to the "
                                 "ledger (its limit is 20,000)")
+    payables_concurrency: int = Field(default=2, ge=1, le=16, description="Chunks of payables posted to the "
+                                      "ledger at once (its workers take them in parallel)")
     settlement_timeout_s: float = Field(default=600, gt=0, description="Time allowed to org and the ledger for a "
                                         "settlement's snapshot, outstanding premium and payables")
     settlement_work_mem_mb: int = Field(default=256, gt=0, description="PostgreSQL work_mem while a run "

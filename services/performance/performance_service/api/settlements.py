@@ -44,7 +44,8 @@ async def run_settlement(body: SettlementCreate, request: Request, session: Sess
     request_ = runs.RunRequest(period=body.period, mode=body.mode, actor=actor_of(caller),
                                rule_set_id=body.rule_set_id, proposed=body.rule_set)
     run_id = await runs.execute(kit_of(request).db, up, request_, today=today, chunk=settings.payables_chunk,
-                                work_mem_mb=settings.settlement_work_mem_mb, timeout_s=settings.settlement_timeout_s)
+                                work_mem_mb=settings.settlement_work_mem_mb, timeout_s=settings.settlement_timeout_s,
+                                concurrency=settings.payables_concurrency)
     return read_model(await _get(session, run_id))
 
 
@@ -86,6 +87,6 @@ async def diff(run_id: str, session: SessionDep,
 async def post_payables(run_id: str, request: Request, session: SessionDep, up: UpstreamsDep,
                         settings: SettingsDep) -> SettlementRead:
     """Post what a final run has not posted yet (after an interruption); idempotent."""
-    await runs.post(kit_of(request).db, up, run_id, settings.payables_chunk)
+    await runs.post(kit_of(request).db, up, run_id, settings.payables_chunk, settings.payables_concurrency)
     session.expire_all()
     return read_model(await _get(session, run_id))
