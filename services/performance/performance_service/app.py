@@ -8,6 +8,7 @@ from fastapi import FastAPI
 import performance_service
 from performance_service.api import (
     assessments,
+    contests,
     disputes,
     facts,
     gaps,
@@ -65,7 +66,7 @@ def create_app(settings: PerformanceSettings | None = None, database: Database |
         alembic_ini=ALEMBIC_INI,
         routers=[facts.router, rule_sets.router, settlements.router, statements.router, disputes.router,
                  gaps.router, rankings.router, assessments.router, targets.router,
-                 persistency.router],
+                 persistency.router, contests.router],
         description=performance_service.__doc__ or "performance",
         database=database,
         workers=workers,

@@ -372,3 +372,21 @@ class TargetShare(Base):
     level: Mapped[str] = mapped_column(Text, primary_key=True)
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     amount: Mapped[Decimal] = mapped_column(AMOUNT)
+
+
+class Contest(Base):
+    """A sales contest 竞赛: a metric over some months in an institution's subtree, prizes by place and
+    by threshold reached (so that many people can win, seed 000)."""
+
+    __tablename__ = "contest"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    period_from: Mapped[str] = mapped_column(Text)
+    period_to: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(Text, server_default="CNY")
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -294,3 +294,33 @@ class PersistencyRead(Schema):
     count_rate: Decimal | None
     composite: Decimal | None = Field(description="premium weight × premium rate + count weight × count rate")
     weights: dict[str, Decimal]
+
+
+class ContestCreate(Schema):
+    name: str = Field(min_length=1, max_length=200, examples=["四季度开门红"])
+    institution_id: int = Field(description="The contest covers this institution and everything below it")
+    period_from: str = Field(pattern=PERIOD)
+    period_to: str = Field(pattern=PERIOD)
+    metric: Literal["received_premium", "fyp", "standard_premium", "new_policies"]
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    rules: dict[str, Any] = Field(description="qualify_at_least, by_place [{place_from, place_to, prize, rank}], "
+                                  "by_threshold [{at_least, prize, rank}]")
+
+
+class ContestRead(Schema):
+    id: int
+    name: str
+    institution_id: int
+    period_from: str
+    period_to: str
+    metric: str
+    currency: str
+    rules: dict[str, Any]
+    created_by: str
+
+
+class StandingRow(Schema):
+    place: int
+    agent_id: int
+    value: Decimal
+    prize: str | None
