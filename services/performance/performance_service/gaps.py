@@ -62,8 +62,9 @@ def _gap(name: str, required: Decimal | int, actual: Decimal | int) -> dict[str,
 
 
 async def gap(session: AsyncSession, *, agent_id: int, rank_code: str, period: str, kind: str,
-              count_back: list[dict[str, Any]]) -> dict[str, Any]:
-    body = await rules_at(session, period)
+              count_back: list[dict[str, Any]], body: RuleSetBody | None = None) -> dict[str, Any]:
+    """`body` defaults to the rule set in force at the period's end."""
+    body = body or await rules_at(session, period)
     c = condition_for(body, rank_code, kind)
     periods = window(period, c.months)
     conditions = []

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from performance_service import gaps, rules
+from performance_service.defaults import DEFAULT_RULE_SET
 from performance_service.persistency import rates
 from performance_service.rules import Persistency
 from svckit.scope import DataScope
@@ -66,3 +71,25 @@ async def test_thirteen_month_persistency_of_an_agent_and_a_line(stack: Stack) -
     problem(await stack.performance.get("/v1/persistency", params={"period": period, "agent_id": p["a"]},
                                         headers=agent_b), 404, "agent_not_found")
     problem(await stack.performance.get("/v1/persistency", params={"period": period}), 422, "one_subject")
+
+
+async def test_persistency_as_a_promotion_condition(stack: Stack) -> None:
+    c, p = await department(stack)
+    period, today = this_month()
+    issued = add_months(today.replace(day=1), -13).replace(day=10)
+    await paid_policy(stack, c, p["b"], "1000.00", issued.isoformat(), add_months(issued, 12).isoformat())
+    await paid_policy(stack, c, p["b"], "1000.00", issued.isoformat(), None)
+    await stack.sync()
+    value = copy.deepcopy(DEFAULT_RULE_SET)
+    value["rank_conditions"][0]["persistency_min"] = "0.80"
+    body = rules.parse(value)
+    async with AsyncSession(stack.engine) as session:
+        found = await gaps.gap(session, agent_id=p["b"], rank_code="agent", period=period, kind="promotion",
+                               count_back=[], body=body)
+        fresh = await gaps.gap(session, agent_id=p["a"], rank_code="agent", period=period, kind="promotion",
+                               count_back=[], body=body)
+    measured = next(x for x in found["conditions"] if x["condition"] == "persistency")
+    # Half the premium and half the policies still paying: 0.7 × 0.5 + 0.3 × 0.5.
+    assert (measured["actual"], measured["missing"], measured["met"]) == (D("0.5"), D("0.3"), False)
+    unmeasured = next(x for x in fresh["conditions"] if x["condition"] == "persistency")
+    assert unmeasured["met"] is True  # no policy in the cohort: not assessed on it
