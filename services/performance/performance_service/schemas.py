@@ -62,6 +62,8 @@ class SettlementRead(Schema):
     diff: dict[str, Any] | None
     posted: bool
     error: str | None
+    late_facts: int | None = Field(description="Facts of the period recorded after the run read them: a "
+                                   "re-run would count them (not counted in lists)")
     started_by: str
     started_at: datetime
     finished_at: datetime | None

@@ -114,11 +114,17 @@ async def test_a_month_is_settled_explained_posted_and_superseded(stack: Stack) 
     assert owed == {a: v for a, v in lines.items() if v > 0 and a in p.values()}
     assert owed[p["a"]] == D("3000.00")
 
-    # The receipt of B's premium is reversed: a re-run supersedes the first and pays the difference.
+    # The receipt of B's premium is reversed: the run says a fact came late; a re-run supersedes the
+    # first and pays the difference (asked twice with one Idempotency-Key, it runs once).
     ok(await stack.ledger.post(f"/v1/journal/entries/{sold_b['receipt_entry_id']}/reversal",
                                json={"effective_on": this_month()[1].isoformat(), "reason": "退票"}), 201)
     await stack.sync()
-    again = await settle(stack, period)
+    assert ok(await stack.performance.get(f"/v1/settlements/{run['id']}"))["late_facts"] == 1
+    key = {"Idempotency-Key": f"rerun-{run['id']}"}
+    again = ok(await stack.performance.post("/v1/settlements", json={"period": period}, headers=key), 201)
+    replayed = await stack.performance.post("/v1/settlements", json={"period": period}, headers=key)
+    assert (replayed.headers["Idempotent-Replayed"], replayed.json()["id"]) == ("true", again["id"])
+    assert again["late_facts"] == 0
     assert again["supersedes"] == run["id"]
     assert again["diff"] == {"compared_with": run["id"], "agents_changed": 2, "gross_change": "-1530.0000"}
     first = ok(await stack.performance.get(f"/v1/settlements/{run['id']}"))

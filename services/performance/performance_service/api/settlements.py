@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from performance_service import runs
 from performance_service.api.deps import SettingsDep, Settlers, TodayDep, UpstreamsDep, actor_of
 from performance_service.models import SettlementRun
 from performance_service.schemas import PERIOD, DiffRow, SettlementCreate, SettlementRead
 from svckit.errors import NotFound, Unprocessable
+from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep
 from svckit.kit import kit_of
 from svckit.routing import SessionDep, service_router
@@ -20,11 +21,17 @@ from svckit.routing import SessionDep, service_router
 router = service_router(prefix="/v1/settlements", tags=["settlement"])
 
 
-def read_model(run: SettlementRun) -> SettlementRead:
+LATE_FACTS = text("SELECT count(*) FROM performance.fact WHERE period = :period AND id > :upto")
+
+
+async def read_model(session: SessionDep, run: SettlementRun, *, late: bool = True) -> SettlementRead:
+    """`late`: count the facts recorded since (a scan of the period's facts; not in lists)."""
+    count = (await session.execute(LATE_FACTS, {"period": run.period, "upto": run.fact_upto})).scalar_one() \
+        if late else None
     return SettlementRead.model_validate({**{c: getattr(run, c) for c in (
         "id", "period", "mode", "status", "rule_set_id", "supersedes", "superseded_by", "fact_upto", "agents",
         "totals", "diff", "posted", "error", "started_by", "started_at", "finished_at")},
-        "rule_set_version": run.rules.get("version", "")})
+        "rule_set_version": run.rules.get("version", ""), "late_facts": count})
 
 
 async def _get(session: SessionDep, run_id: str) -> SettlementRun:
@@ -36,7 +43,8 @@ async def _get(session: SessionDep, run_id: str) -> SettlementRun:
 
 @router.post("", response_model=SettlementRead, status_code=201, dependencies=[Settlers])
 async def run_settlement(body: SettlementCreate, request: Request, session: SessionDep, caller: CallerDep,
-                         up: UpstreamsDep, settings: SettingsDep, today: TodayDep) -> SettlementRead:
+                         up: UpstreamsDep, settings: SettingsDep, today: TodayDep,
+                         _: IdempotencyDep) -> SettlementRead:
     """Settle a closed month: snapshot the inputs, compute every statement, store it, post the payables.
     A second final run of a settled month supersedes the first and pays the difference."""
     if body.rule_set is not None and body.mode != "what_if":
@@ -46,7 +54,7 @@ async def run_settlement(body: SettlementCreate, request: Request, session: Sess
     run_id = await runs.execute(kit_of(request).db, up, request_, today=today, chunk=settings.payables_chunk,
                                 work_mem_mb=settings.settlement_work_mem_mb, timeout_s=settings.settlement_timeout_s,
                                 concurrency=settings.payables_concurrency)
-    return read_model(await _get(session, run_id))
+    return await read_model(session, await _get(session, run_id))
 
 
 @router.get("", response_model=list[SettlementRead], dependencies=[Settlers])
@@ -56,13 +64,13 @@ async def list_settlements(session: SessionDep,
     query = select(SettlementRun).order_by(SettlementRun.started_at.desc()).limit(200)
     if period is not None:
         query = query.where(SettlementRun.period == period)
-    return [read_model(r) for r in (await session.execute(query)).scalars()]
+    return [await read_model(session, r, late=False) for r in (await session.execute(query)).scalars()]
 
 
 @router.get("/{run_id}", response_model=SettlementRead, dependencies=[Settlers])
 async def read_settlement(run_id: str, session: SessionDep) -> SettlementRead:
     """One run: its inputs' high-water mark, rule set, totals, and its diff with the run it superseded."""
-    return read_model(await _get(session, run_id))
+    return await read_model(session, await _get(session, run_id))
 
 
 @router.get("/{run_id}/diff", response_model=list[DiffRow], dependencies=[Settlers])
@@ -89,4 +97,4 @@ async def post_payables(run_id: str, request: Request, session: SessionDep, up: 
     """Post what a final run has not posted yet (after an interruption); idempotent."""
     await runs.post(kit_of(request).db, up, run_id, settings.payables_chunk, settings.payables_concurrency)
     session.expire_all()
-    return read_model(await _get(session, run_id))
+    return await read_model(session, await _get(session, run_id))
