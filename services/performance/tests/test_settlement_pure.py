@@ -206,3 +206,23 @@ def test_count_back_adds_the_peer_team_in_both_fission_styles(separated: bool) -
     assert line.rule == "management_allowances.department_subordinate"
     assert line.amount == D("1200.00")  # 60,000 FYC × share 0.5 = 30,000, in the 4% bracket
     assert line.base["count_back"] == [{"team_head_id": 2, "fyc": "60000.00", "share": "0.5"}]
+
+
+@pytest.mark.parametrize(("base", "expected"), [
+    (D("10000"), D("1900.00")), (D("10000.01"), D("1900.002")), (D("49999.99"), D("9899.998")),
+    (D("50000"), D("9900.00")), (D("50000.01"), D("9900.0021")),
+])
+def test_marginal_brackets_at_their_bounds(base: Decimal, expected: Decimal) -> None:
+    brackets = RULES.management_allowances[0].brackets
+    amount, _ = rules.bracket_amount(base, brackets, "marginal")
+    assert amount == expected
+
+
+def test_held_commission_is_released_when_no_withholding_rule_is_in_force() -> None:
+    value = body()
+    del value["withholding"]
+    released = settle(rules.parse(value), Inputs([Position(1, None, "agent", 10)], [],
+                                                  previous={1: Balance(held=D("80.00"))}))
+    assert [(x.kind, x.amount, x.arithmetic) for x in released.lines] == [
+        ("withholding_release", D("80.00"), "no withholding rule in force: 80.00 released")]
+    assert (released.payables[0].net, released.payables[0].held) == (D("80.00"), 0)
