@@ -33,11 +33,13 @@ ENDED = text(
     "     AND f.id <= :upto AND f.currency = :currency GROUP BY f.policy_year) r ON true"
     " WHERE e.period = :period AND e.kind = 'policy_ended' AND e.id <= :upto"
     " GROUP BY e.agent_id, e.policy_id, p.product_code, e.detail->>'how', p.issued_on, e.occurred_on")
+# The balances left by the latest settled month before this one (a month not settled carries nothing).
 PREVIOUS = text(
     "SELECT rp.agent_id, rp.held, rp.carried FROM performance.run_payable rp"
     " JOIN performance.settlement_run r ON r.id = rp.run_id"
-    " WHERE r.period = :period AND r.mode = 'final' AND r.status = 'completed'"
-    "   AND (rp.held <> 0 OR rp.carried <> 0)")
+    " WHERE r.mode = 'final' AND r.status = 'completed' AND (rp.held <> 0 OR rp.carried <> 0)"
+    "   AND r.period = (SELECT max(period) FROM performance.settlement_run"
+    "                   WHERE mode = 'final' AND status = 'completed' AND period < :period)")
 PAID_BEFORE = text(
     "SELECT rp.agent_id, sum(rp.net) AS paid FROM performance.run_payable rp"
     " JOIN performance.settlement_run r ON r.id = rp.run_id"
@@ -64,11 +66,6 @@ NURTURED = text("SELECT DISTINCT ON (nurtured_agent_id) nurtured_agent_id, nurtu
                 " WHERE peer_on <= :end ORDER BY nurtured_agent_id, peer_on DESC")
 
 
-def previous_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:])
-    return f"{year - 1}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
-
-
 def months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
 
@@ -88,8 +85,7 @@ async def read(session: AsyncSession, *, run_id: str, period: str, period_end: d
                          tuple(zip(r.years or [], r.amounts or [], strict=True)))
              for r in await _rows(session, ENDED, params)]
     outstanding = {r.agent_id: (r.outstanding, r.overdue) for r in await _rows(session, OUTSTANDING, params)}
-    previous = {r.agent_id: Balance(r.held, r.carried) for r in await _rows(
-        session, PREVIOUS, {"period": previous_period(period)})}
+    previous = {r.agent_id: Balance(r.held, r.carried) for r in await _rows(session, PREVIOUS, {"period": period})}
     count_back = [CountBackTeam(r.nurturer_id, r.team_head_id, r.share, r.separated)
                   for r in await _rows(session, COUNT_BACK, params)]
     nurtured = {int(r.nurtured_agent_id): int(r.nurturer_id) for r in await _rows(
