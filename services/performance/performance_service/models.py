@@ -35,7 +35,6 @@ from svckit.platform_tables import platform_tables
 
 SCHEMA = "performance"
 AMOUNT = Numeric(20, 4)
-FACT_KINDS = ("fyp", "standard_premium", "received_premium", "new_policy", "reversal", "policy_ended")
 
 
 class Base(DeclarativeBase):
