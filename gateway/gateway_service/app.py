@@ -60,6 +60,7 @@ def create_app(
         )
         upstreams = Upstreams(
             settings.upstream_urls(), transports=transports, max_connections=settings.upstream_max_connections,
+            pool=settings.upstream_transport,
             timeout=httpx.Timeout(settings.upstream_timeout, connect=settings.upstream_connect_timeout),
         )
         app.state.kit = ServiceKit(

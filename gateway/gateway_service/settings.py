@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -25,6 +26,9 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout: float = Field(default=2.0, gt=0, description="Seconds to open a connection")
     upstream_timeout: float = Field(default=30.0, gt=0, description="Seconds for a whole upstream call")
     upstream_max_connections: int = Field(default=100, ge=1, description="Pool size per upstream service")
+    upstream_transport: Literal["httpx", "aiohttp"] = Field(
+        default="aiohttp", description="What carries httpx's calls to the services: its own connection pool, or "
+        "aiohttp's (httpx-aiohttp), whose pool stays fast at high concurrency (see the README's benchmarks)")
     # Health and the merged OpenAPI document must answer quickly even when a service hangs.
     probe_timeout: float = Field(default=2.0, gt=0, description="Seconds for /readyz and /openapi.json probes")
     openapi_cache_seconds: float = Field(default=30.0, ge=0, description="How long the merged document is reused")

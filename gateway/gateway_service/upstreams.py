@@ -13,7 +13,7 @@ from svckit.http import CALLER_KEEPALIVE_SECONDS
 class Upstreams:
     def __init__(
         self, urls: Mapping[str, str], *, timeout: httpx.Timeout, max_connections: int,
-        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None, pool: str = "httpx",
     ) -> None:
         transports = transports or {}
         unknown = set(transports) - set(urls)
@@ -24,7 +24,8 @@ class Upstreams:
                               keepalive_expiry=CALLER_KEEPALIVE_SECONDS)
         self.clients = {
             # No redirects are followed: a service's redirect goes back to the client, rewritten.
-            name: httpx.AsyncClient(timeout=timeout, limits=limits, transport=transports.get(name),
+            name: httpx.AsyncClient(timeout=timeout, limits=limits,
+                                    transport=transports.get(name) or _pool_transport(pool, limits),
                                     follow_redirects=False)
             for name in urls
         }
@@ -51,3 +52,25 @@ class Upstreams:
     async def aclose(self) -> None:
         for client in self.clients.values():
             await client.aclose()
+
+
+def _pool_transport(pool: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    """None: httpx's own pool. "aiohttp": the same httpx API over aiohttp's connection pool."""
+    if pool != "aiohttp":
+        return None
+    from httpx_aiohttp import AiohttpTransport
+
+    class Transport(AiohttpTransport):
+        """httpx-aiohttp 0.2 names a refused connection a connect *timeout*; here it is what it is, a
+        ConnectError (nothing reached the service: a 503, and safe to retry), as with httpx's own pool."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                return await super().handle_async_request(request)
+            except httpx.ConnectTimeout as error:
+                cause = error.__cause__
+                if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+                    raise httpx.ConnectError(str(error), request=request) from cause
+                raise
+
+    return Transport(limits=limits, trust_env=False)
