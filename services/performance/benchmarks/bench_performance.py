@@ -16,7 +16,9 @@ agent, product and policy year at the rates; heads of group and department found
 down the hierarchy; the department manager's brackets as CASE; results written into tables): the
 floor a settlement cannot beat. `settlement_ratio_to_sql` is settlement ÷ floor.
 
-Statement retrieval: GET /v1/statements/{agent}?period= for 1,000 agents at random (p50).
+Statement retrieval: GET /v1/statements/{agent}?period= for 1,000 agents at random (p50). Ingestion:
+INGEST premium.received events through the ledger feed's consumer (pages of 1,000, in-process, no
+HTTP), each applied once with its cursor (`ingest_events_per_s`).
 BENCH_PERFORMANCE_AGENTS / _FACTS_PER_AGENT change the size (BENCH_PERFORMANCE_AGENTS=1000000 prints
 `settlement_1m_s`: 1,000,000 agents, 10,000,000 facts, a quarter of an hour with its preparation);
 BENCH_PERFORMANCE_1M=1 adds that run after the first, in the same database.
@@ -29,7 +31,7 @@ import random
 import statistics
 import time
 from contextlib import ExitStack
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,13 +40,19 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from org_service.demo import DemoConfig, seed
+from performance_service.facts import FactIngest
+from performance_service.models import PLATFORM_TABLES
+from svckit.db import Database
+from svckit.feed import FeedConsumer
 from svckit.ops.bench import BenchContext, Figure
 from svckit.ops.loadgen import serve
+from svckit.outbox import FeedEvent, FeedPage
 from svckit.testing.asgi import internal_headers
 
 AGENTS = int(os.environ.get("BENCH_PERFORMANCE_AGENTS", "100000"))
 FACTS_PER_AGENT = int(os.environ.get("BENCH_PERFORMANCE_FACTS_PER_AGENT", "10"))
 ONE_MILLION = os.environ.get("BENCH_PERFORMANCE_1M") == "1"
+INGEST = int(os.environ.get("BENCH_PERFORMANCE_INGEST", "50000"))
 LEDGER_WORKERS = int(os.environ.get("BENCH_PERFORMANCE_LEDGER_WORKERS", "2"))
 PERIOD, PERIOD_END = "2026-06", date(2026, 6, 30)
 
@@ -208,6 +216,43 @@ async def settle_once(ctx: BenchContext, conn: asyncpg.Connection) -> tuple[floa
     return elapsed, run["id"], run
 
 
+async def ingest(ctx: BenchContext, conn: asyncpg.Connection) -> float:
+    """Events per second through the ledger feed's consumer (everything but HTTP): INGEST premiums
+    received on as many policies, pages of 1,000, each applied once with its cursor."""
+    await conn.execute(
+        "INSERT INTO performance.policy (policy_id, agent_id, branch_id, product_code, currency, issued_on, status,"
+        "  status_on) SELECT 1000000000 + n, a.agent_id, 1, 'P' || n % 7, 'CNY', DATE '2026-07-01', 'in_force',"
+        "  DATE '2026-07-01' FROM (SELECT agent_id, row_number() OVER (ORDER BY agent_id) AS n"
+        "  FROM performance.org_agent LIMIT $1) a", INGEST)
+    rows = await conn.fetch("SELECT policy_id, agent_id FROM performance.policy WHERE policy_id > 1000000000"
+                            " ORDER BY policy_id")
+    at = datetime(2026, 7, 20, 2, tzinfo=UTC)
+    events = [FeedEvent(id=2_000_000_000 + n, cursor=f"1.{n}", type="premium.received", aggregate_type="receivable",
+                        aggregate_id=str(n), occurred_at=at, payload={
+                            "receivable_id": n, "policy_id": r["policy_id"], "installment_no": 1,
+                            "agent_id": r["agent_id"], "institution_id": 1, "branch_id": 1,
+                            "amount": f"{1000 + n % 5000}.00", "currency": "CNY", "via": "receipt"})
+              for n, r in enumerate(rows)]
+    pages = [events[i:i + 1000] for i in range(0, len(events), 1000)]
+
+    async def fetch(after: str | None, limit: int) -> FeedPage:
+        index = int(after.partition(".")[2]) // 1000 + 1 if after else 0
+        page = pages[index] if index < len(pages) else []
+        return FeedPage(events=page, next_cursor=page[-1].cursor if page else (after or "0.0"))
+
+    db = Database.connect(ctx.db.dsn("performance"), schema="performance")
+    try:
+        consumer = FeedConsumer(db, PLATFORM_TABLES, "bench-ledger", fetch, handle_page=FactIngest().handle_page)
+        started = time.perf_counter()
+        applied = await consumer.drain(limit=1000)
+        elapsed = time.perf_counter() - started
+    finally:
+        await db.dispose()
+    stored = await conn.fetchval("SELECT count(*) FROM performance.fact WHERE event_id >= 2000000000")
+    assert applied == stored == len(events), (applied, stored)
+    return len(events) / elapsed
+
+
 async def check(conn: asyncpg.Connection, run_id: str) -> None:
     """Each agent's lines add up to the payable the ledger holds for them; one payable per paid agent."""
     wrong = await conn.fetchval(
@@ -229,7 +274,8 @@ async def run(ctx: BenchContext) -> list[Figure]:
         name = {100_000: "settlement_100k_s", 1_000_000: "settlement_1m_s"}.get(AGENTS, f"settlement_{AGENTS}_s")
         figures = [Figure(name, elapsed, "s"),
                    Figure("settlement_ratio_to_sql", elapsed / floor, "x"),
-                   Figure("statement_p50_ms", run["statement_p50_ms"], "ms")]
+                   Figure("statement_p50_ms", run["statement_p50_ms"], "ms"),
+                   Figure("ingest_events_per_s", await ingest(ctx, conn), "events/s")]
     finally:
         await conn.close()
     if ONE_MILLION:

@@ -67,6 +67,9 @@ def _fact(event: FeedEvent, *, kind: str, agent_id: int, institution_id: int, br
 class FactIngest:
     """Turns a page of ledger events into facts; the feed consumer commits them with its cursor."""
 
+    def __init__(self) -> None:
+        self.policies: dict[int, PolicyRecord] = {}  # the current page's, loaded at once
+
     async def known_agents(self, session: AsyncSession, ids: set[int]) -> dict[int, int]:
         """Agent → institution, for the agents the replica of the organisation knows."""
         a = DIRECTORY.agents
@@ -76,6 +79,10 @@ class FactIngest:
     async def handle_page(self, session: AsyncSession, events: list[FeedEvent]) -> None:
         agent_ids = {int(x) for e in events for x in _agents_of(e)}
         known = await self.known_agents(session, agent_ids) if agent_ids else {}
+        # The page's policies in one query rather than one per event.
+        policy_ids = {int(x) for e in events for x in _policies_of(e)}
+        self.policies = {p.policy_id: p for p in (await session.execute(select(PolicyRecord).where(
+            PolicyRecord.policy_id.in_(sorted(policy_ids))))).scalars()} if policy_ids else {}
         rows: list[dict[str, Any]] = []
         for event in events:
             try:
@@ -128,7 +135,7 @@ class FactIngest:
                                                ("new_policy", Decimal(0), 1))]
 
     async def _policy(self, session: AsyncSession, policy_id: int) -> PolicyRecord:
-        policy = await session.get(PolicyRecord, policy_id)
+        policy = self.policies.get(policy_id) or await session.get(PolicyRecord, policy_id)
         if policy is None:
             raise Quarantined(None, f"policy {policy_id} was never issued in the ledger's feed")
         return policy
@@ -176,6 +183,12 @@ class FactIngest:
         return [_fact(event, kind="policy_ended", agent_id=agent_id, institution_id=int(p["institution_id"]),
                       branch_id=int(p["branch_id"]), on=on, currency=policy.currency, amount=Decimal(0),
                       policy=policy, year=policy_year(policy.issued_on, on), detail=f'{{"how": "{how}"}}')]
+
+
+def _policies_of(event: FeedEvent) -> list[Any]:
+    found = [event.payload.get("policy_id")]
+    found += [x.get("policy_id") for x in event.payload.get("postings", []) if isinstance(x, dict)]
+    return [x for x in found if isinstance(x, int)]
 
 
 def _agents_of(event: FeedEvent) -> list[Any]:
