@@ -31,9 +31,11 @@ async def current_principal(
     session = getattr(request.state, "session", None)
     if isinstance(session, AsyncSession):  # inside a transactional route: reuse its session
         return await sessions.principal_for(session, claims)
-    # Proxied calls hold no transaction: check briefly and give the connection back before forwarding.
-    async with kit_of(request).db.sessionmaker() as own:
-        return await sessions.principal_for(own, claims)
+    # Proxied calls hold no transaction: one read outside any (no BEGIN, no ROLLBACK), and the
+    # connection goes back to the pool before the call is forwarded.
+    async with kit_of(request).db.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return await sessions.principal_for(autocommit, claims)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from gateway_service import passwords, repository, tokens
 from gateway_service.accounts import Principal, normalize_username
@@ -98,16 +98,15 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
     await repository.revoke_session(session, principal.session_id, reason="logout", now=utcnow())
 
 
-async def principal_for(session: AsyncSession, claims: tokens.AccessClaims) -> Principal:
+async def principal_for(session: AsyncSession | AsyncConnection, claims: tokens.AccessClaims) -> Principal:
     """Turn verified token claims into a principal, refusing revoked sessions and inactive users."""
     found = await repository.session_with_user(session, claims.session_id, claims.user_id)
     if found is None:
         raise Unauthorized("access token is invalid", code="invalid_token")
-    auth_session, user = found
-    if auth_session.revoked_at is not None:
+    if found.revoked_at is not None:
         raise Unauthorized("this session has ended; log in again", code="session_revoked")
-    if not user.active:
+    if not found.active:
         raise Unauthorized("this account is deactivated", code="account_inactive")
     # Roles come from the database, so a change takes effect on the next request, not at token expiry.
-    return Principal(user.id, user.username, frozenset(user.roles), auth_session.id,
-                     frozenset(user.institution_ids or ()))
+    return Principal(claims.user_id, found.username, frozenset(found.roles), claims.session_id,
+                     frozenset(found.institution_ids or ()))
