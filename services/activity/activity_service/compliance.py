@@ -190,3 +190,26 @@ async def fewest_visit_flags(session: AsyncSession, scope: DataScope, *, on: dat
                                               **population_params})).mappings().all()
     return rule.flag_after_weeks, [{"agent_id": r["agent_id"], "team_id": r["team_id"],
                                     "weekly_visits": [int(v) for v in r["visits"]]} for r in rows]
+
+
+async def tracking_calls(session: AsyncSession, scope: DataScope, *,
+                         on: date) -> tuple[date, int, list[dict[str, Any]]]:
+    """Tracking calls 电话追踪 each supervisor made to each of their direct members in the week of `on`,
+    against the weekly number the daily-targets rule asks for (seed 002: 2–3 a week per member).
+    Supervisors are those the caller's scope holds; withdrawn entries do not count."""
+    monday = on - timedelta(days=on.weekday())
+    rule = await rules.in_force(session, rules.DailyTargets, on)
+    population, _ = _population(scope)
+    sql = f"""
+        SELECT s.agent_id AS supervisor_id, m.agent_id AS member_agent_id,
+               (SELECT count(*) FROM activity.entry e
+                 WHERE e.agent_id = s.agent_id AND e.member_agent_id = m.agent_id AND e.kind = 'tracking_call'
+                   AND NOT e.withdrawn AND e.day >= :monday AND e.day < :monday + 7) AS calls
+          FROM ({population}) AS s
+          JOIN activity.org_agent AS m ON m.path[cardinality(m.path)] = s.agent_id AND m.status <> 'left'
+         ORDER BY s.agent_id, m.agent_id"""  # noqa: S608 - fixed fragments; the scope is compiled from ids
+    rows = (await session.execute(text(sql), {"monday": monday})).mappings().all()
+    minimum = rule.tracking_calls_per_member_per_week
+    return monday, minimum, [{"supervisor_id": r["supervisor_id"], "member_agent_id": r["member_agent_id"],
+                              "calls": int(r["calls"]), "short_by": max(minimum - int(r["calls"]), 0)}
+                             for r in rows]

@@ -289,3 +289,16 @@ class VisitFlag(Schema):
 class VisitFlags(Schema):
     weeks: int
     flagged: list[VisitFlag]
+
+
+class TrackingCallRow(Schema):
+    supervisor_id: int
+    member_agent_id: int
+    calls: int
+    short_by: int = Field(description="Calls still missing against the weekly number per member")
+
+
+class TrackingCalls(Schema):
+    week_of: date
+    per_member_per_week: int
+    rows: list[TrackingCallRow]

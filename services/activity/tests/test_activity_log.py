@@ -239,3 +239,18 @@ async def test_a_batch_carries_edits_and_reports_stale_ones_as_conflicts(stack: 
     assert (stored["outcome"], stored["version"]) == ("signed", 2)
     untouched = ok(await stack.activity.get(f"/v1/entries/{second['id']}", headers=stack.agent(agent)))
     assert (untouched["outcome"], untouched["version"]) == (None, 1)
+
+
+async def test_tracking_calls_are_counted_per_member_against_the_weekly_number(stack: Stack) -> None:
+    _, manager, called, forgotten = await team(stack)
+    today = business_date(utcnow())
+    calls = [entry("tracking_call", at(today, 0, 5 + i), member_agent_id=called) for i in range(2)]
+    withdrawn = entry("tracking_call", at(today, 0, 9), member_agent_id=forgotten, withdrawn=True)
+    boss = stack.agent(manager, supervisor=True)
+    ok(await stack.activity.post("/v1/entries/sync", json={"entries": [*calls, withdrawn]}, headers=boss))
+    report = ok(await stack.activity.get("/v1/tracking-calls", headers=boss))
+    assert report["per_member_per_week"] == 2
+    rows = {r["member_agent_id"]: (r["supervisor_id"], r["calls"], r["short_by"]) for r in report["rows"]}
+    assert rows == {called: (manager, 2, 0), forgotten: (manager, 0, 2)}
+    # An agent holds no supervisor's report but their own (and has no members).
+    assert ok(await stack.activity.get("/v1/tracking-calls", headers=stack.agent(called)))["rows"] == []

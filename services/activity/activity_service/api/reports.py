@@ -10,7 +10,7 @@ from fastapi import Query
 
 from activity_service import compliance
 from activity_service.api.deps import ScopeDep
-from activity_service.schemas import ComplianceReport, VisitFlags
+from activity_service.schemas import ComplianceReport, TrackingCalls, VisitFlags
 from svckit.routing import SessionDep, service_router
 from svckit.timeutil import business_date, utcnow
 
@@ -46,3 +46,13 @@ async def visit_flags(session: SessionDep, scope: ScopeDep,
     flagged for assessment."""
     weeks, flagged = await compliance.fewest_visit_flags(session, scope, on=on or business_date(utcnow()))
     return VisitFlags(weeks=weeks, flagged=flagged)
+
+
+@router.get("/tracking-calls", response_model=TrackingCalls)
+async def tracking_calls(session: SessionDep, scope: ScopeDep,
+                         on: Annotated[date | None, Query(description="A day of the week (default today)")] = None,
+                         ) -> TrackingCalls:
+    """Tracking calls each supervisor in the caller's scope made to each direct member in the week
+    (Monday–Sunday), against the weekly number per member the rules ask for."""
+    week_of, minimum, rows = await compliance.tracking_calls(session, scope, on=on or business_date(utcnow()))
+    return TrackingCalls(week_of=week_of, per_member_per_week=minimum, rows=rows)
