@@ -19,7 +19,8 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -103,15 +104,15 @@ async def claim(db: Database, request: RunRequest, today: date) -> SettlementRun
     _, last = period_bounds(request.period)
     async with db.sessionmaker() as session:
         async with session.begin():
-            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('performance.settlement'),"
-                                       " hashtext(:period))"), {"period": request.period})
             rule_set_id, version, body = await rule_set_for(session, request, last)
-            running = (await session.execute(select(SettlementRun.id).where(
-                SettlementRun.period == request.period, SettlementRun.mode == "final",
-                SettlementRun.status == "running"))).scalar()
-            if request.mode == "final" and running is not None:
-                raise Conflict(f"run {running} of {request.period} is in progress", code="run_in_progress",
-                               field="period", run_id=running)
+            if request.mode == "final":
+                # The caller holds the period's run lock (`period_lock`): a run still marked running was
+                # left by a process that died (its lock went with its connection).
+                await session.execute(update(SettlementRun).where(
+                    SettlementRun.period == request.period, SettlementRun.mode == "final",
+                    SettlementRun.status == "running").values(
+                    status="failed", error="abandoned: its process stopped before it finished",
+                    finished_at=func.now()))
             upto = (await session.execute(text("SELECT coalesce(max(id), 0) FROM performance.fact"))).scalar_one()
             prefix = "S" if request.mode == "final" else "W"
             run = SettlementRun(
@@ -352,9 +353,43 @@ async def post(db: Database, up: Upstreams, run_id: str, chunk: int, concurrency
     return posted
 
 
+@asynccontextmanager
+async def period_lock(db: Database, period: str) -> AsyncIterator[None]:
+    """One final run of a period at a time, across processes: a session-level advisory lock held on a
+    connection of its own for the whole run, released when it ends (or when its process dies)."""
+    async with db.engine.connect() as connection:
+        key = {"period": period}
+        taken = (await connection.execute(text(
+            "SELECT pg_try_advisory_lock(hashtext('performance.settlement'), hashtext(:period))"), key)).scalar()
+        await connection.commit()
+        if not taken:
+            running = (await connection.execute(select(SettlementRun.id).where(
+                SettlementRun.period == period, SettlementRun.mode == "final",
+                SettlementRun.status == "running"))).scalar()
+            raise Conflict(f"run {running or '(starting)'} of {period} is in progress", code="run_in_progress",
+                           field="period", run_id=running)
+        try:
+            yield
+        finally:
+            await connection.execute(text(
+                "SELECT pg_advisory_unlock(hashtext('performance.settlement'), hashtext(:period))"), key)
+            await connection.commit()
+
+
 async def execute(db: Database, up: Upstreams, request: RunRequest, *, today: date, chunk: int, work_mem_mb: int,
                   timeout_s: float, concurrency: int = 1) -> str:
-    """Claim, compute and store, then post (final runs): the run's id."""
+    """Claim, compute and store, then post (final runs, under the period's lock): the run's id."""
+    check_closed(request.period, today)
+    if request.mode != "final":
+        return await _execute(db, up, request, today=today, chunk=chunk, work_mem_mb=work_mem_mb,
+                              timeout_s=timeout_s, concurrency=concurrency)
+    async with period_lock(db, request.period):
+        return await _execute(db, up, request, today=today, chunk=chunk, work_mem_mb=work_mem_mb,
+                              timeout_s=timeout_s, concurrency=concurrency)
+
+
+async def _execute(db: Database, up: Upstreams, request: RunRequest, *, today: date, chunk: int, work_mem_mb: int,
+                   timeout_s: float, concurrency: int) -> str:
     run = await claim(db, request, today)
     try:
         await compute_and_store(db, up, run, work_mem_mb, timeout_s)
