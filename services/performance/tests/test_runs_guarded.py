@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from performance_service.defaults import DEFAULT_RULE_SET
 from svckit.testing.responses import ok, problem
@@ -114,3 +116,21 @@ async def test_a_ledger_failure_keeps_the_run_and_posting_completes_it_once(stac
     assert again["posted"] is True
     payables = ok(await stack.ledger.get("/v1/payables", params={"agent_id": p["a"]}))["items"]
     assert [(x["settlement_run"], x["amount"]) for x in payables] == [(stored["id"], "300.0000")]
+
+
+async def test_stored_results_refuse_to_be_edited(stack: Stack) -> None:
+    period, _ = await ready(stack)
+    run = ok(await stack.performance.post("/v1/settlements", json={"period": period}), 201)
+    for statement in (
+        "UPDATE performance.statement_line SET amount = amount + 1 WHERE run_id = :r",
+        "DELETE FROM performance.statement_line WHERE run_id = :r",
+        "UPDATE performance.run_payable SET net = net + 1 WHERE run_id = :r",
+        "DELETE FROM performance.run_payable WHERE run_id = :r",
+    ):
+        async with stack.engine.connect() as connection:
+            with pytest.raises(IntegrityError, match="never edited"):
+                await connection.execute(text(statement), {"r": run["id"]})
+    # Its posting status may still move (that is how a run is posted).
+    async with stack.engine.begin() as connection:
+        await connection.execute(text("UPDATE performance.run_payable SET status = status WHERE run_id = :r"),
+                                 {"r": run["id"]})
