@@ -13,6 +13,7 @@ is quarantined with its reason (never counted silently) and admitted again once 
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from performance_service.models import DIRECTORY, FactQuarantine, PolicyRecord
+from svckit.directory import branch_of
+from svckit.errors import Unprocessable
 from svckit.outbox import FeedEvent
 from svckit.timeutil import business_date, utcnow
 
@@ -218,3 +221,27 @@ async def admit_quarantined(session: AsyncSession, ingest: FactIngest) -> tuple[
         admitted += 1
     await session.flush()
     return admitted, len(held) - admitted
+
+
+async def import_facts(session: AsyncSession, facts: list[dict[str, Any]], *, source: str, actor: str) -> int:
+    """Facts from outside the ledger's feed (e.g. an insurer's file), all or none: an agent the
+    organisation does not know is refused naming the line."""
+    a, i = DIRECTORY.agents, DIRECTORY.institutions
+    ids = sorted({int(f["agent_id"]) for f in facts})
+    where = {int(r.agent_id): (int(r.institution_id), list(r.path)) for r in await session.execute(
+        select(a.c.agent_id, a.c.institution_id, i.c.path).join(i, i.c.institution_id == a.c.institution_id)
+        .where(a.c.agent_id.in_(ids)))}
+    rows = []
+    for n, f in enumerate(facts):
+        found = where.get(int(f["agent_id"]))
+        if found is None:
+            raise Unprocessable(f"facts[{n}]: agent {f['agent_id']} is not known to the organisation",
+                                code="agent_not_found", field=f"facts[{n}].agent_id")
+        institution, path = found
+        rows.append({"branch_id": branch_of(path), "agent_id": f["agent_id"], "institution_id": institution,
+                     "period": period_of(f["occurred_on"]), "occurred_on": f["occurred_on"], "kind": f["kind"],
+                     "policy_id": None, "product_code": f["product_code"], "policy_year": f["policy_year"],
+                     "currency": f["currency"], "amount": f["amount"], "policies": f["policies"], "event_id": 0,
+                     "detail": json.dumps({"source": source, "imported_by": actor}, ensure_ascii=False)})
+    await session.execute(INSERT_FACTS, rows)
+    return len(rows)

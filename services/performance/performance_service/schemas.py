@@ -326,3 +326,22 @@ class StandingRow(Schema):
     agent_id: int
     value: Decimal
     prize: str | None
+
+
+class FactIn(Schema):
+    agent_id: int
+    kind: Literal["received_premium", "fyp", "standard_premium", "new_policy"]
+    occurred_on: date = Field(description="Business date (Asia/Shanghai): the fact counts in its month")
+    product_code: str | None = Field(default=None, max_length=60)
+    policy_year: int | None = Field(default=None, ge=1, le=100)
+    amount: Decimal = Field(description="Negative to correct")
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    policies: int = Field(default=0, ge=-1000, le=1000)
+
+    _floats = field_validator("amount", mode="before")(no_float)
+
+
+class FactImport(Schema):
+    source: str = Field(min_length=1, max_length=200, description="Where the facts come from, e.g. an insurer's "
+                        "monthly file; recorded with each fact")
+    facts: list[FactIn] = Field(min_length=1, max_length=10_000)

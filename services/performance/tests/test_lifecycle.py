@@ -221,3 +221,21 @@ async def test_a_policy_surrendered_within_the_window_claws_its_commission_back(
     assert later["lines"][0]["base"]["policy_id"] == sold["id"]
     assert later["lines"][0]["arithmetic"] == "−(10000.0000 × 0.30) × 1 = -3000.00"
     assert (D(later["net"]), D(later["carried"])) == (0, D("3000.00"))
+
+
+async def test_imported_facts_are_all_or_none_and_name_an_unknown_agent(stack: Stack) -> None:
+    _, p = await department(stack)
+    period, today = this_month()
+    line = {"agent_id": p["a"], "kind": "received_premium", "occurred_on": today.isoformat(), "product_code": "GRP",
+            "policy_year": 1, "amount": "2000.00"}
+    body = {"source": "保险公司月度清单", "facts": [line, {**line, "agent_id": 999_999_999}]}
+    refused = problem(await stack.performance.post("/v1/facts", json=body), 422, "agent_not_found")
+    assert refused["field"] == "facts[1].agent_id"
+    facts = ok(await stack.performance.get(f"/v1/facts/agents/{p['a']}", params={"period": period}))
+    assert facts == []
+    recorded = ok(await stack.performance.post("/v1/facts", json={**body, "facts": [line]}), 201)
+    assert recorded == {"recorded": 1}
+    facts = ok(await stack.performance.get(f"/v1/facts/agents/{p['a']}", params={"period": period}))
+    assert D(facts[0]["received_premium"]) == D("2000.00")
+    problem(await stack.performance.post("/v1/facts", json=body, headers=stack.as_user(
+        DataScope(agent_id=p["a"]), "agent")), 403, "role_required")

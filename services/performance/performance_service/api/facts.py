@@ -7,14 +7,17 @@ from typing import Annotated, Any
 from fastapi import Query
 from sqlalchemy import select, text
 
-from performance_service import access
-from performance_service.api.deps import FinanceOnly, ScopeDep
+from performance_service import access, facts
+from performance_service.api.deps import FinanceOnly, ScopeDep, actor_of
 from performance_service.facts import FactIngest, admit_quarantined
 from performance_service.models import FactQuarantine
-from performance_service.schemas import PERIOD, FactSummary, QuarantineRead
+from performance_service.schemas import PERIOD, FactImport, FactSummary, QuarantineRead
+from svckit.idempotency import IdempotencyDep
+from svckit.internal_auth import CallerDep, require_roles
 from svckit.routing import SessionDep, service_router
 
 router = service_router(prefix="/v1/facts", tags=["facts"])
+Importers = require_roles("admin", "finance", "back_office")
 SUMMARY = text(
     "SELECT currency, coalesce(sum(amount) FILTER (WHERE kind = 'fyp'), 0) AS fyp,"
     "  coalesce(sum(amount) FILTER (WHERE kind = 'standard_premium'), 0) AS standard_premium,"
@@ -52,3 +55,12 @@ async def admit(session: SessionDep) -> dict[str, int]:
     """Try the held events again now that the organisation or the policy may be known."""
     admitted, held = await admit_quarantined(session, FactIngest())
     return {"admitted": admitted, "held": held}
+
+
+@router.post("", status_code=201, dependencies=[Importers])
+async def import_facts(body: FactImport, session: SessionDep, caller: CallerDep, _: IdempotencyDep) -> dict[str, int]:
+    """Record facts from outside the ledger's feed (e.g. an insurer's monthly file), all or none; an
+    agent the organisation does not know is refused naming the line."""
+    count = await facts.import_facts(session, [f.model_dump() for f in body.facts], source=body.source,
+                                     actor=actor_of(caller))
+    return {"recorded": count}
