@@ -151,6 +151,16 @@ async def test_a_rule_version_never_reaches_into_a_settled_period(stack: Stack) 
         "before_version_in_force")
     again = await settle(stack, period)
     assert again["rule_set_version"] != version
+    assert ok(await stack.performance.get("/v1/rule-sets/in-force", params={"on": f"{later}-01"}))["version"] == version
+    problem(await stack.performance.get("/v1/rule-sets/in-force", params={"on": "1999-01-01"}), 404,
+            "rule_set_not_found")
+    # A proposed version, stored, runs as what-if on the settled month.
+    proposed = ok(await stack.performance.post("/v1/rule-sets", headers=marketing, json={
+        "version": f"proposal-{version}", "status": "proposed", "valid_from": f"{later}-01", "body": body}), 201)
+    what_if = await settle(stack, period, mode="what_if", rule_set_id=proposed["id"])
+    assert what_if["rule_set_version"] == f"proposal-{version}"
+    problem(await stack.performance.post("/v1/settlements", json={"period": period, "rule_set_id": proposed["id"]}),
+            422, "rule_set_not_in_force")
     assert D((await statement(stack, p["a"], period))["lines"][0]["amount"]) == D("300.00")
 
 
