@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -49,6 +50,11 @@ class EntryInput:
     notes: str | None = None
     withdrawn: bool = False
     version: int | None = None
+
+    @cached_property
+    def day(self) -> date:
+        """The business day (Asia/Shanghai) the entry counts for."""
+        return business_date(self.occurred_at)
 
     def content(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in CONTENT)
@@ -89,6 +95,10 @@ class Context:
     # Members of the writer's team (agents below them today) among those the batch names.
     members: frozenset[int] = frozenset()
 
+    @cached_property
+    def today(self) -> date:
+        return business_date(self.now)
+
 
 def check(item: EntryInput, ctx: Context) -> ItemResult | None:
     """The first rule an item breaks, or None. Pure: everything it needs is in `ctx`."""
@@ -100,8 +110,8 @@ def check(item: EntryInput, ctx: Context) -> ItemResult | None:
     if item.occurred_at > ctx.now + timedelta(minutes=ctx.window.future_tolerance_minutes):
         return rejected(item.id, "entry_in_future", "occurred_at",
                         f"{item.occurred_at.isoformat()} is in the future; an activity is logged once done")
-    oldest = business_date(ctx.now) - timedelta(days=ctx.window.max_past_days)
-    if business_date(item.occurred_at) < oldest:
+    oldest = ctx.today - timedelta(days=ctx.window.max_past_days)
+    if item.day < oldest:
         return rejected(item.id, "entry_too_old", "occurred_at",
                         f"entries older than {ctx.window.max_past_days} days (before {oldest}) cannot be logged")
     if kind.about_member:
@@ -273,20 +283,38 @@ async def _existing(session: AsyncSession, agent_id: int, ids: list[UUID]) -> di
 ENTRY_COLUMNS = [c for c in Entry.__table__.columns]
 
 
+# A batch in one statement whatever its size: one array per column, unnested by the server.
+_INSERT_BATCH = text(
+    "INSERT INTO activity.entry (agent_id, id, kind, occurred_at, day, customer_id, member_agent_id, outcome, notes,"
+    " withdrawn, institution_id, team_id)"
+    " SELECT :agent_id, u.id, u.kind, u.occurred_at, u.day, u.customer_id, u.member_agent_id, u.outcome, u.notes,"
+    "  u.withdrawn, :institution_id, :team_id"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:times AS timestamptz[]), CAST(:days AS date[]),"
+    "  CAST(:customers AS bigint[]), CAST(:members AS bigint[]), CAST(:outcomes AS text[]), CAST(:notes AS text[]),"
+    "  CAST(:withdrawn AS boolean[]))"
+    "  AS u(id, kind, occurred_at, day, customer_id, member_agent_id, outcome, notes, withdrawn)"
+    " ON CONFLICT (agent_id, id) DO NOTHING RETURNING id")
+
+
 async def _insert(session: AsyncSession, agent_id: int, writer: Writer,
                   items: Sequence[EntryInput]) -> dict[UUID, dict[str, Any]]:
     """Insert the entries whose id is free; returns the stored rows of those inserted."""
-    rows = [{"agent_id": agent_id, "id": i.id, "kind": i.kind, "occurred_at": i.occurred_at,
-             "day": business_date(i.occurred_at), "customer_id": i.customer_id, "member_agent_id": i.member_agent_id,
-             "outcome": i.outcome, "notes": i.notes, "withdrawn": i.withdrawn, "institution_id": writer.institution_id,
-             "team_id": writer.team_id} for i in items]
-    statement = insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id])
-    if len(rows) == 1:  # a single entry is answered with its stored row
-        result = await session.execute(statement.values(rows[0]).returning(*ENTRY_COLUMNS))
+    if len(items) == 1:  # a single entry is answered with its stored row
+        i = items[0]
+        statement = insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id]).values(
+            agent_id=agent_id, id=i.id, kind=i.kind, occurred_at=i.occurred_at, day=i.day, customer_id=i.customer_id,
+            member_agent_id=i.member_agent_id, outcome=i.outcome, notes=i.notes, withdrawn=i.withdrawn,
+            institution_id=writer.institution_id, team_id=writer.team_id)
+        result = await session.execute(statement.returning(*ENTRY_COLUMNS))
         return {r["id"]: dict(r) for r in result.mappings()}
     # A batch is answered with statuses only: what was inserted, and on which day it counts.
-    days = {row["id"]: row["day"] for row in rows}
-    inserted = (await session.execute(statement.returning(Entry.id), rows)).scalars()
+    inserted = (await session.execute(_INSERT_BATCH, {
+        "agent_id": agent_id, "institution_id": writer.institution_id, "team_id": writer.team_id,
+        "ids": [i.id for i in items], "kinds": [i.kind for i in items], "times": [i.occurred_at for i in items],
+        "days": [i.day for i in items], "customers": [i.customer_id for i in items],
+        "members": [i.member_agent_id for i in items], "outcomes": [i.outcome for i in items],
+        "notes": [i.notes for i in items], "withdrawn": [i.withdrawn for i in items]})).scalars()
+    days = {i.id: i.day for i in items}
     return {entry_id: {"day": days[entry_id]} for entry_id in inserted}
 
 
@@ -294,7 +322,7 @@ async def _update(session: AsyncSession, agent_id: int, item: EntryInput) -> dic
     values = {name: getattr(item, name) for name in CONTENT}
     row = (await session.execute(
         update(Entry).where(Entry.agent_id == agent_id, Entry.id == item.id)
-        .values(**values, day=business_date(item.occurred_at), version=Entry.version + 1, updated_at=func.now())
+        .values(**values, day=item.day, version=Entry.version + 1, updated_at=func.now())
         .returning(*ENTRY_COLUMNS))).mappings().one()
     return dict(row)
 
