@@ -60,7 +60,7 @@ SINGLE = int(os.environ.get("BENCH_ACTIVITY_SINGLE", "6000"))
 BATCH = int(os.environ.get("BENCH_ACTIVITY_BATCH", "500"))
 BATCHES = int(os.environ.get("BENCH_ACTIVITY_BATCHES", "120"))
 CONCURRENCY = int(os.environ.get("BENCH_ACTIVITY_CONCURRENCY", "100"))
-SYNC_CONCURRENCY = int(os.environ.get("BENCH_ACTIVITY_SYNC_CONCURRENCY", "6"))
+SYNC_CONCURRENCY = int(os.environ.get("BENCH_ACTIVITY_SYNC_CONCURRENCY", "24"))
 COMPLIANCE_AGENTS = int(os.environ.get("BENCH_ACTIVITY_COMPLIANCE_AGENTS", "10000"))
 WORKERS = int(os.environ.get("BENCH_ACTIVITY_WORKERS", "2"))
 GATEWAY_WORKERS = int(os.environ.get("BENCH_ACTIVITY_GATEWAY_WORKERS", "2"))
@@ -343,5 +343,5 @@ async def run(ctx: BenchContext) -> list[Figure]:
     if mismatched:
         raise RuntimeError(f"{mismatched} agent days do not add up to their entries")
     print(f"# activity: {USERS} agents, {CONCURRENCY} clients, activity x{WORKERS} and gateway x{GATEWAY_WORKERS} "
-          f"workers; {'; '.join(notes)}; {stored} entries stored", flush=True)
+          f"workers; {'; '.join([*notes, f'{stored} entries stored'])}", flush=True)
     return figures
