@@ -234,6 +234,8 @@ class EnquiryCreate(ContactIn):
     kind: Literal["individual", "organisation"] = "individual"
     channel: str | None = Field(default=None, max_length=100)
     subject: str | None = Field(default=None, max_length=1000)
+    intent: int = Field(default=3, ge=1, le=5, description="Cooperation intent as the caller expressed it; "
+                        "the agent reassesses it (and the grade, E until then) after the first contact")
 
 
 class EnquiryRead(Schema):

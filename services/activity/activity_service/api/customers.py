@@ -200,5 +200,5 @@ async def register_enquiry(body: EnquiryCreate, request: Request, session: Sessi
     return await customers.register_enquiry(
         session, scope, owner_agent_id=owner, territory=body.territory, subject=body.subject, actor=actor_of(caller),
         contact=body.model_dump(include={"name", "company", "phone", "email", "address"}),
-        profile={"kind": body.kind, "channel": body.channel, "intent": 3, "grade": "E", "obstacle": None})
+        profile={"kind": body.kind, "channel": body.channel, "intent": body.intent, "grade": "E", "obstacle": None})
 

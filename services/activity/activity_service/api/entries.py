@@ -73,7 +73,7 @@ def _parse(raw_items: list[dict[str, Any]]) -> tuple[list[tuple[int, entries.Ent
     try:
         return [(n, _input(m)) for n, m in enumerate(_BATCH.validate_python(raw_items))], {}
     except ValidationError:
-        pass
+        pass  # something in it is malformed: each item is judged on its own below
     parsed: list[tuple[int, entries.EntryInput]] = []
     rejected: dict[int, dict[str, Any]] = {}
     for index, raw in enumerate(raw_items):
