@@ -83,12 +83,14 @@ class FeedConsumer:
         fresh_events: list[FeedEvent] = []
         async with self.db.sessionmaker.begin() as session:
             consumed, cursors = self.tables.consumed, self.tables.feed_cursor
+            # The page's ids recorded in one statement; those already there were applied before.
+            recorded = set((await session.execute(
+                insert(consumed).values([{"source": self.source, "event_id": e.id} for e in page.events])
+                .on_conflict_do_nothing().returning(consumed.c.event_id)
+            )).scalars())
             for event in page.events:
-                fresh = await session.execute(
-                    insert(consumed).values(source=self.source, event_id=event.id)
-                    .on_conflict_do_nothing().returning(consumed.c.event_id)
-                )
-                if fresh.first() is not None:
+                if event.id in recorded:
+                    recorded.discard(event.id)  # a page naming an id twice applies it once
                     if self.handle is not None:
                         await self.handle(session, event)
                     fresh_events.append(event)
