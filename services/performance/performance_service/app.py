@@ -19,7 +19,7 @@ from performance_service.api import (
     statements,
     targets,
 )
-from performance_service.followers import follow_ledger, follow_org
+from performance_service.followers import follow_activity, follow_ledger, follow_org
 from performance_service.models import PLATFORM_TABLES, SCHEMA
 from performance_service.settings import PerformanceSettings
 from performance_service.upstream import Upstreams
@@ -49,7 +49,8 @@ def upstreams(settings: PerformanceSettings, org_transport: httpx.AsyncBaseTrans
 
 def create_app(settings: PerformanceSettings | None = None, database: Database | None = None,
                org_transport: httpx.AsyncBaseTransport | None = None,
-               ledger_transport: httpx.AsyncBaseTransport | None = None, follow: bool = True) -> FastAPI:
+               ledger_transport: httpx.AsyncBaseTransport | None = None, follow: bool = True,
+               activity_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """`follow=False` leaves the feeds to the caller (tests drain them explicitly)."""
     settings = settings or PerformanceSettings()
     up = upstreams(settings, org_transport, ledger_transport)
@@ -58,6 +59,10 @@ def create_app(settings: PerformanceSettings | None = None, database: Database |
         workers.append(follow_org(up.org, settings.poll_seconds))
     if follow and up.ledger is not None:
         workers.append(follow_ledger(up.ledger, settings.poll_seconds))
+    if follow and settings.activity_url is not None:
+        activity = ServiceClient(service="activity", base_url=settings.activity_url, caller_service="performance",
+                                 secret=settings.internal_token_secret.get_secret_value(), transport=activity_transport)
+        workers.append(follow_activity(activity, settings.poll_seconds))
     app = create_service_app(
         service="performance",
         schema=SCHEMA,

@@ -389,3 +389,19 @@ class Contest(Base):
     rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ActivityDay(Base):
+    """An agent's working day in numbers as activity last announced it (`activity.day_counted`):
+    activities per kind and visits, the activity counts of KPI. `event_id` is the feed event it came
+    from: for one agent and day, activity writes its events in the order the day changed."""
+
+    __tablename__ = "activity_day"
+
+    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(BigInteger)
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB)
+    visits: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,6 +14,8 @@ class PerformanceSettings(ServiceSettings):
                                 "the organisation (data scope, peer-level teams); settlement reads its snapshot")
     ledger_url: str | None = Field(default=None, description="Internal URL of the ledger: facts come from its "
                                    "change feed; settlement reads outstanding premium and posts payables there")
+    activity_url: str | None = Field(default=None, description="Internal URL of activity: agents' days in "
+                                     "numbers (the activity counts of KPI) come from its change feed")
     poll_seconds: float = Field(default=1.0, gt=0, description="Pause between polls when a feed has nothing new")
     payables_chunk: int = Field(default=20_000, ge=1, le=20_000, description="Payable lines per request to the "
                                 "ledger (its limit is 20,000)")

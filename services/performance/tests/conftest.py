@@ -42,6 +42,7 @@ class Stack:
     engine: Any
     performance_app: Any
     feeds: dict[str, Any]
+    org_app: Any = None
 
     def as_user(self, scope: DataScope, *roles: str, user: str | None = None) -> dict[str, str]:
         return internal_headers(self.secret, "performance", roles=frozenset(roles), scope=scope,
@@ -93,6 +94,7 @@ async def stack(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[
         feeds = {"ledger_org": ledger_follows, "org": org_follows, "facts": facts_follow}
 
         try:
-            yield Stack(org, ledger, performance, internal_secret, follow, kit.db.engine, performance_app, feeds)
+            yield Stack(org, ledger, performance, internal_secret, follow, kit.db.engine, performance_app, feeds,
+                        org_app)
         finally:
             await ledger_org.aclose()

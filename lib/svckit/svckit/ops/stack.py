@@ -101,6 +101,7 @@ def service_env(spec: ServiceSpec, env: Mapping[str, str], dsns: Mapping[str, st
             child.setdefault("ACTIVITY_PERFORMANCE_URL", base_url(by_name("performance"), env))
         if spec.name == "performance":  # facts come from the ledger's feed; payables go to the ledger
             child.setdefault("PERFORMANCE_LEDGER_URL", base_url(by_name("ledger"), env))
+            child.setdefault("PERFORMANCE_ACTIVITY_URL", base_url(by_name("activity"), env))  # activity counts
         child.pop("GATEWAY_PARTNER_MASTER_KEY", None)
     return child
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import BaseModel, Field
 from sqlalchemy import select, text
 
 from performance_service import access, facts
 from performance_service.api.deps import FinanceOnly, ScopeDep, actor_of
 from performance_service.facts import FactIngest, admit_quarantined
-from performance_service.models import FactQuarantine
+from performance_service.models import ActivityDay, FactQuarantine
 from performance_service.schemas import PERIOD, FactImport, FactSummary, QuarantineRead
 from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep, require_roles
@@ -64,3 +66,32 @@ async def import_facts(body: FactImport, session: SessionDep, caller: CallerDep,
     count = await facts.import_facts(session, [f.model_dump() for f in body.facts], source=body.source,
                                      actor=actor_of(caller))
     return {"recorded": count}
+
+
+class ActivityMonth(BaseModel):
+    """An agent's activity counts over a month, from activity's change feed."""
+
+    agent_id: int
+    period: str
+    active_days: int = Field(description="Days with anything logged")
+    visits: int
+    counts: dict[str, int] = Field(description="Activities per kind, e.g. interview: 60")
+
+
+@router.get("/agents/{agent_id}/activity", response_model=ActivityMonth)
+async def agent_activity(agent_id: int, session: SessionDep, scope: ScopeDep,
+                         period: Annotated[str, Query(pattern=PERIOD)]) -> ActivityMonth:
+    """An agent's activity counts of a month (the KPI's activity part), as activity last announced
+    each day."""
+    await access.require_agent(session, scope, agent_id)
+    year, month = (int(x) for x in period.split("-"))
+    first = date(year, month, 1)
+    end = date(year + month // 12, month % 12 + 1, 1)
+    days = list((await session.execute(select(ActivityDay).where(
+        ActivityDay.agent_id == agent_id, ActivityDay.day >= first, ActivityDay.day < end))).scalars())
+    counts: dict[str, int] = {}
+    for day in days:
+        for kind, n in day.counts.items():
+            counts[kind] = counts.get(kind, 0) + int(n)
+    return ActivityMonth(agent_id=agent_id, period=period, active_days=sum(1 for d in days if d.counts),
+                         visits=sum(d.visits for d in days), counts={k: n for k, n in sorted(counts.items()) if n})
