@@ -116,6 +116,7 @@ async def hire(
             await set_sponsor(session, agent.id, kind, sponsor, hire_date)
     await _record(session, actor, "joined", hire_date, agent.id, {
         "supervisor_id": supervisor_id, "team_id": team_id, "institution_id": institution_id, "rank_code": rank_code,
+        "recruiter_id": recruiter_id, "nurturer_id": nurturer_id,
     })
     return agent
 

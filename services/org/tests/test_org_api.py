@@ -139,7 +139,7 @@ async def test_bad_moves_are_refused_by_name_and_write_nothing(org: httpx.AsyncC
 async def test_leaving_ends_the_position_and_is_announced(org: httpx.AsyncClient, internal_secret: str) -> None:
     c = await company(org)
     supervisor = await hire(org, c, "supervisor", on="2023-01-01")
-    agent = await hire(org, c, "agent", supervisor)
+    agent = await hire(org, c, "agent", supervisor, recruiter_id=supervisor)
     busy = await org.post(f"/v1/agents/{supervisor}/leave", json={"effective_on": "2025-01-01", "reason": "x"})
     assert problem(busy, 409, "has_subordinates")["subordinates"] == [agent]
 
@@ -162,6 +162,8 @@ async def test_leaving_ends_the_position_and_is_announced(org: httpx.AsyncClient
     mine = [e for e in events if (e["aggregate_type"], e["aggregate_id"]) == ("agent", str(agent))]
     assert [e["type"] for e in mine] == ["agent.joined", "agent.left"], mine
     assert mine[-1]["payload"]["effective_on"] == "2025-03-01"
+    # Who recruited the joiner travels with the event (a recruiting bonus is reckoned from it).
+    assert (mine[0]["payload"]["recruiter_id"], mine[0]["payload"]["nurturer_id"]) == (supervisor, None)
 
 
 async def test_bloodline_generations_and_permanence(org: httpx.AsyncClient) -> None:
