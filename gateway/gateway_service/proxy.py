@@ -95,6 +95,15 @@ def _public_location(location: str, base_url: str, paths: PathMap) -> str:
     return location
 
 
+BUFFERED_MAX_BYTES = 256 * 1024
+
+
+def _small(upstream: httpx.Response) -> bool:
+    """An answer of known length small enough to hold in memory."""
+    length = upstream.headers.get("content-length")
+    return length is not None and length.isdigit() and int(length) <= BUFFERED_MAX_BYTES
+
+
 async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]:
     try:
         async for chunk in upstream.aiter_raw():
@@ -187,6 +196,19 @@ async def send_to_service(
     if upstream.status_code == 401:
         await refuse_if_gateway_was_rejected(upstream, service)  # reads the (small) body
         response = Response(upstream.content, status_code=401)
+    elif _small(upstream):
+        # Most answers are small JSON: read whole and answered in one piece, without the task group a
+        # streamed answer costs. A service breaking off is then still a clean 502.
+        try:
+            body = b"".join([chunk async for chunk in upstream.aiter_raw()])
+        except httpx.HTTPError as exc:
+            log.warning("upstream %s broke off its response: %s", service, type(exc).__name__,
+                        extra={"upstream": service})
+            raise BadGateway(f"the {service} service broke off its answer", code="upstream_broke_off",
+                             service=service) from None
+        finally:
+            await upstream.aclose()
+        response = Response(body, status_code=upstream.status_code)
     else:
         response = StreamingResponse(
             _relay(upstream, service), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose),
