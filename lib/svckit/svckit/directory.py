@@ -51,6 +51,7 @@ from svckit.errors import NotFound, Unprocessable
 from svckit.feed import FeedConsumer
 from svckit.http import ServiceClient
 from svckit.kit import ServiceKit
+from svckit.models import service_metadata
 from svckit.outbox import FeedEvent, FeedPage
 from svckit.platform_tables import PlatformTables
 from svckit.scope import DataScope
@@ -104,9 +105,15 @@ def directory_tables(metadata: MetaData) -> DirectoryTables:
 
 
 def create_directory_tables_v1(connection: Connection, schema: str) -> None:
-    """Create the replica's tables in `schema` (called from a service's migration)."""
-    for table in directory_tables(MetaData(schema=schema)).all:
+    """Create the replica's tables in `schema` (called from a service's migration), with the
+    constraint names every service's metadata uses."""
+    for table in directory_tables(service_metadata(schema)).all:
         table.create(connection)
+
+
+def drop_directory_tables_v1(connection: Connection, schema: str) -> None:
+    for table in reversed(directory_tables(service_metadata(schema)).all):
+        table.drop(connection)
 
 
 def branch_of(institution_path: Sequence[int]) -> int:

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from svckit.directory import create_directory_tables_v1, drop_directory_tables_v1
+
 revision = 'activity_0002'
 down_revision = 'activity_0001'
 branch_labels = None
@@ -85,35 +87,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_customer_owner', 'customer', ['owner_agent_id'], unique=False, schema='activity')
     op.create_index('uq_customer_owner_client_id', 'customer', ['owner_agent_id', 'client_id'], unique=True, schema='activity', postgresql_where=sa.text('client_id IS NOT NULL'))
-    op.create_table('org_agent',
-    sa.Column('agent_id', sa.BigInteger(), nullable=False),
-    sa.Column('user_id', sa.Text(), nullable=True),
-    sa.Column('path', postgresql.ARRAY(sa.BigInteger()), nullable=False),
-    sa.Column('institution_id', sa.BigInteger(), nullable=False),
-    sa.Column('team_id', sa.BigInteger(), nullable=True),
-    sa.Column('rank_code', sa.Text(), nullable=False),
-    sa.Column('status', sa.Text(), nullable=False),
-    sa.Column('refreshed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('agent_id', name=op.f('pk_org_agent')),
-    schema='activity'
-    )
-    op.create_index('ix_org_agent_path', 'org_agent', ['path'], unique=False, schema='activity', postgresql_using='gin')
-    op.create_index('ix_org_agent_user_id', 'org_agent', ['user_id'], unique=False, schema='activity')
-    op.create_table('org_institution',
-    sa.Column('institution_id', sa.BigInteger(), nullable=False),
-    sa.Column('path', postgresql.ARRAY(sa.BigInteger()), nullable=False),
-    sa.Column('name', sa.Text(), nullable=False),
-    sa.Column('refreshed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('institution_id', name=op.f('pk_org_institution')),
-    schema='activity'
-    )
-    op.create_index('ix_org_institution_path', 'org_institution', ['path'], unique=False, schema='activity', postgresql_using='gin')
-    op.create_table('org_refresh_due',
-    sa.Column('agent_id', sa.BigInteger(), nullable=False),
-    sa.Column('due_on', sa.Date(), nullable=False),
-    sa.PrimaryKeyConstraint('agent_id', 'due_on', name=op.f('pk_org_refresh_due')),
-    schema='activity'
-    )
+    create_directory_tables_v1(op.get_bind(), 'activity')
     op.create_table('rule_version',
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('valid_from', sa.Date(), nullable=False),
@@ -269,12 +243,7 @@ def downgrade() -> None:
     op.drop_table('customer_grade', schema='activity')
     op.drop_table('customer_contact', schema='activity')
     op.drop_table('rule_version', schema='activity')
-    op.drop_table('org_refresh_due', schema='activity')
-    op.drop_index('ix_org_institution_path', table_name='org_institution', schema='activity', postgresql_using='gin')
-    op.drop_table('org_institution', schema='activity')
-    op.drop_index('ix_org_agent_user_id', table_name='org_agent', schema='activity')
-    op.drop_index('ix_org_agent_path', table_name='org_agent', schema='activity', postgresql_using='gin')
-    op.drop_table('org_agent', schema='activity')
+    drop_directory_tables_v1(op.get_bind(), 'activity')
     op.drop_index('uq_customer_owner_client_id', table_name='customer', schema='activity', postgresql_where=sa.text('client_id IS NOT NULL'))
     op.drop_index('ix_customer_owner', table_name='customer', schema='activity')
     op.drop_table('customer', schema='activity')

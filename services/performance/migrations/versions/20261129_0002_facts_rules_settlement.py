@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from svckit.directory import create_directory_tables_v1, drop_directory_tables_v1
+
 revision = 'performance_0002'
 down_revision = 'performance_0001'
 branch_labels = None
@@ -121,35 +123,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('event_id', name=op.f('uq_fact_quarantine_event_id')),
     schema='performance'
     )
-    op.create_table('org_agent',
-    sa.Column('agent_id', sa.BigInteger(), nullable=False),
-    sa.Column('user_id', sa.Text(), nullable=True),
-    sa.Column('path', postgresql.ARRAY(sa.BigInteger()), nullable=False),
-    sa.Column('institution_id', sa.BigInteger(), nullable=False),
-    sa.Column('team_id', sa.BigInteger(), nullable=True),
-    sa.Column('rank_code', sa.Text(), nullable=False),
-    sa.Column('status', sa.Text(), nullable=False),
-    sa.Column('refreshed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('agent_id', name=op.f('pk_org_agent')),
-    schema='performance'
-    )
-    op.create_index('ix_org_agent_path', 'org_agent', ['path'], unique=False, schema='performance', postgresql_using='gin')
-    op.create_index('ix_org_agent_user_id', 'org_agent', ['user_id'], unique=False, schema='performance')
-    op.create_table('org_institution',
-    sa.Column('institution_id', sa.BigInteger(), nullable=False),
-    sa.Column('path', postgresql.ARRAY(sa.BigInteger()), nullable=False),
-    sa.Column('name', sa.Text(), nullable=False),
-    sa.Column('refreshed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('institution_id', name=op.f('pk_org_institution')),
-    schema='performance'
-    )
-    op.create_index('ix_org_institution_path', 'org_institution', ['path'], unique=False, schema='performance', postgresql_using='gin')
-    op.create_table('org_refresh_due',
-    sa.Column('agent_id', sa.BigInteger(), nullable=False),
-    sa.Column('due_on', sa.Date(), nullable=False),
-    sa.PrimaryKeyConstraint('agent_id', 'due_on', name=op.f('pk_org_refresh_due')),
-    schema='performance'
-    )
+    create_directory_tables_v1(op.get_bind(), 'performance')
     op.create_table('peer_team',
     sa.Column('nurtured_agent_id', sa.BigInteger(), nullable=False),
     sa.Column('nurturer_id', sa.BigInteger(), nullable=False),
@@ -291,12 +265,7 @@ def downgrade() -> None:
     op.drop_table('rule_set', schema='performance')
     op.drop_table('policy', schema='performance')
     op.drop_table('peer_team', schema='performance')
-    op.drop_table('org_refresh_due', schema='performance')
-    op.drop_index('ix_org_institution_path', table_name='org_institution', schema='performance', postgresql_using='gin')
-    op.drop_table('org_institution', schema='performance')
-    op.drop_index('ix_org_agent_user_id', table_name='org_agent', schema='performance')
-    op.drop_index('ix_org_agent_path', table_name='org_agent', schema='performance', postgresql_using='gin')
-    op.drop_table('org_agent', schema='performance')
+    drop_directory_tables_v1(op.get_bind(), 'performance')
     op.drop_table('fact_quarantine', schema='performance')
     op.drop_index('ix_fact_policy_id', table_name='fact', schema='performance')
     op.drop_index('ix_fact_period_agent_id', table_name='fact', schema='performance')
