@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 import ledger_service
-from ledger_service.api import bank, debits, journal, payables, policies, receipts, receivables, setup
+from ledger_service.api import bank, debits, due_soon, journal, payables, policies, receipts, receivables, setup
 from ledger_service.models import DIRECTORY, PLATFORM_TABLES, SCHEMA
 from ledger_service.settings import LedgerSettings
 from svckit.app import create_service_app
@@ -26,8 +26,8 @@ def create_app(settings: LedgerSettings | None = None, database: Database | None
         settings=settings,
         tables=PLATFORM_TABLES,
         alembic_ini=ALEMBIC_INI,
-        routers=[setup.router, setup.rules_api, journal.router, policies.router, receivables.router, receipts.router,
-                 payables.router, debits.router, bank.router],
+        routers=[setup.router, setup.rules_api, journal.router, policies.router, due_soon.router, receivables.router,
+                 receipts.router, payables.router, debits.router, bank.router],
         description=ledger_service.__doc__ or "ledger",
         database=database,
         workers=[org_follower("ledger", settings.org_url, PLATFORM_TABLES, DIRECTORY,
