@@ -149,7 +149,9 @@ class FactIngest:
         agent_id = int(p["agent_id"])
         self._agent(known, agent_id)
         policy = await self._policy(session, int(p["policy_id"]))
-        on = business_date(event.occurred_at)
+        # The month it counts in is the day the money was received (the ledger's entry date), not the
+        # day the event was written: a receipt confirmed late still counts in its own month.
+        on = _day(p.get("received_on"), event.occurred_at)
         year = 1 if p.get("installment_no") == 1 else policy_year(policy.issued_on, on)
         return [_fact(event, kind="received_premium", agent_id=agent_id, institution_id=int(p["institution_id"]),
                       branch_id=int(p["branch_id"]), on=on, currency=str(p["currency"]),

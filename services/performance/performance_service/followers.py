@@ -45,6 +45,7 @@ class OrgFollower:
                 await session.execute(insert(Recruit).values(
                     agent_id=int(p["agent_id"]), team_id=p.get("team_id"), institution_id=int(p["institution_id"]),
                     supervisor_id=p.get("supervisor_id"), joined_on=date.fromisoformat(p["effective_on"]),
+                    recruiter_id=p.get("recruiter_id"), nurturer_id=p.get("nurturer_id"),
                 ).on_conflict_do_nothing())
             if event.type == "team.peer_level_reached":
                 p = event.payload

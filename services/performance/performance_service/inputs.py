@@ -21,6 +21,7 @@ from performance_service.settlement import (
     EndedPolicy,
     Inputs,
     Position,
+    Recruitment,
 )
 
 ENDED = text(
@@ -65,6 +66,10 @@ COUNT_BACK = text("SELECT nurturer_id, team_head_id, share, separated FROM perfo
 NURTURED = text("SELECT DISTINCT ON (nurtured_agent_id) nurtured_agent_id, nurturer_id FROM performance.peer_team"
                 " WHERE peer_on <= :end ORDER BY nurtured_agent_id, peer_on DESC")
 
+# Joiners of the last five years (the longest window a recruiting bonus may have) who have a recruiter.
+RECRUITMENTS = text("SELECT agent_id, recruiter_id, joined_on FROM performance.recruit"
+                    " WHERE recruiter_id IS NOT NULL AND joined_on <= :end AND joined_on > :end - interval '5 years'")
+
 
 def months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
@@ -90,6 +95,11 @@ async def read(session: AsyncSession, *, run_id: str, period: str, period_end: d
                   for r in await _rows(session, COUNT_BACK, params)]
     nurtured = {int(r.nurtured_agent_id): int(r.nurturer_id) for r in await _rows(
         session, NURTURED, {"end": period_end})}
+    year, month = int(period[:4]), int(period[5:7])
+    recruitments = [Recruitment(int(r.agent_id), int(r.recruiter_id), r.joined_on.isoformat(),
+                                (year - r.joined_on.year) * 12 + month - r.joined_on.month + 1,
+                                months_between(r.joined_on, period_end))
+                    for r in await _rows(session, RECRUITMENTS, {"end": period_end})]
     adjustments: list[Adjustment] = []
     disputes: list[int] = []
     paid: dict[int, Decimal] = defaultdict(Decimal)
@@ -100,7 +110,8 @@ async def read(session: AsyncSession, *, run_id: str, period: str, period_end: d
         adjustments = [Adjustment(r.agent_id, r.id, r.adjustment, r.finance_note or "") for r in rows]
         disputes = [r.id for r in rows]
         paid.update({r.agent_id: r.paid for r in await _rows(session, PAID_BEFORE, params)})
-    inputs = Inputs(positions, [], ended, outstanding, previous, adjustments, count_back, nurtured, dict(paid))
+    inputs = Inputs(positions, [], ended, outstanding, previous, adjustments, count_back, nurtured, dict(paid),
+                    recruitments)
     return inputs, disputes
 
 

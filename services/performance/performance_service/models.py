@@ -327,16 +327,21 @@ class Assessment(Base):
 
 
 class Recruit(Base):
-    """An agent who joined a team 增员 (org's feed): recruiting achievement against targets."""
+    """An agent who joined a team 增员 (org's feed): recruiting achievement against targets, and the
+    recruiter the recruiting bonus is paid to."""
 
     __tablename__ = "recruit"
-    __table_args__ = (Index("ix_recruit_team_id", "team_id", "joined_on"),)
+    __table_args__ = (Index("ix_recruit_team_id", "team_id", "joined_on"),
+                      Index("ix_recruit_joined_on", "joined_on"))
 
     agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     team_id: Mapped[int | None] = mapped_column(BigInteger)
     institution_id: Mapped[int] = mapped_column(BigInteger)
     supervisor_id: Mapped[int | None] = mapped_column(BigInteger)
     joined_on: Mapped[date] = mapped_column(Date)
+    # 增员人 and 育成人 as org announced them on joining (a bloodline is permanent); the recruiting bonus.
+    recruiter_id: Mapped[int | None] = mapped_column(BigInteger)
+    nurturer_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Target(Base):

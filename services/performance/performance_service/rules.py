@@ -177,6 +177,20 @@ class NurturingAllowance(Part):
         return value
 
 
+class RecruitingBonus(Part):
+    """增员奖: a share of a recruit's FYC paid to their recruiter 增员人 for the first months after joining,
+    once the recruit is confirmed 转正. The months of probation earn nothing: the bonus rewards a confirmed
+    recruit's production, and a recruit who leaves on probation costs nothing."""
+
+    ranks: list[str] = Field(default_factory=list, description="Ranks of recruiter that draw it; empty: every rank")
+    rate: Rate = Field(ge=0, le=1, description="Share of the recruit's FYC, e.g. \"0.10\"")
+    months: int = Field(ge=1, le=60, description="Months it is paid for, the month of joining being month 1")
+    probation_months: int = Field(default=0, ge=0, le=24, description="Full months after joining before the "
+                                  "recruit is confirmed; 0: confirmed on joining")
+
+    _floats = field_validator("rate", mode="before")(_no_float)
+
+
 class Withholding(Part):
     """预留: commission held while premium is outstanding at the period's end; released when it is not."""
 
@@ -253,6 +267,7 @@ class RuleSetBody(Part):
     grouping: Grouping
     management_allowances: list[ManagementAllowance] = Field(default_factory=list)
     nurturing_allowance: NurturingAllowance | None = None
+    recruiting_bonus: RecruitingBonus | None = None
     withholding: Withholding | None = None
     clawback: Clawback | None = None
     kpi_weights: KpiWeights

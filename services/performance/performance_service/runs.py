@@ -8,7 +8,8 @@ transaction that also supersedes the period's previous run, then post the payabl
   unique index, taken under an advisory lock of the period).
 - Nothing is half-stored: a run that fails before its results commit is marked failed and posts
   nothing. Payables are posted in chunks, each idempotent in the ledger per run and agent; a run
-  whose posting was interrupted is completed by `post` again, never paid twice.
+  whose posting was interrupted is completed by `post` again, never paid twice, and a new final
+  run of the period completes it first (it pays only the difference from it).
 - A what-if run applies a proposed rule set to a past period and posts nothing.
 """
 
@@ -384,8 +385,27 @@ async def execute(db: Database, up: Upstreams, request: RunRequest, *, today: da
         return await _execute(db, up, request, today=today, chunk=chunk, work_mem_mb=work_mem_mb,
                               timeout_s=timeout_s, concurrency=concurrency)
     async with period_lock(db, request.period):
+        await post_earlier_runs(db, up, request.period, chunk, concurrency)
         return await _execute(db, up, request, today=today, chunk=chunk, work_mem_mb=work_mem_mb,
                               timeout_s=timeout_s, concurrency=concurrency)
+
+
+async def post_earlier_runs(db: Database, up: Upstreams, period: str, chunk: int, concurrency: int) -> None:
+    """Complete the posting of the period's earlier final runs before a new one starts. A new run pays
+    only the difference from what they stored (PAID_BEFORE), so a payable a crash or a ledger failure
+    left unposted would otherwise be paid by no run at all."""
+    async with db.sessionmaker() as session:
+        unposted = (await session.execute(select(SettlementRun.id).where(
+            SettlementRun.period == period, SettlementRun.mode == "final",
+            SettlementRun.status.in_(("completed", "superseded")), SettlementRun.posted.is_(False),
+        ).order_by(SettlementRun.started_at))).scalars().all()
+    for run_id in unposted:
+        try:
+            await post(db, up, run_id, chunk, concurrency)
+        except DomainError as error:
+            raise BadGateway(f"run {run_id} of {period} has payables the ledger has not taken yet ({error.detail});"
+                             " a new run pays only the difference from it, so it waits until they are posted",
+                             code="payables_not_posted", run_id=run_id) from None
 
 
 async def _execute(db: Database, up: Upstreams, request: RunRequest, *, today: date, chunk: int, work_mem_mb: int,

@@ -79,7 +79,8 @@ class DiffRow(Schema):
 
 class LineRead(Schema):
     line_no: int
-    kind: str = Field(description="commission, management_allowance, nurturing_allowance, clawback, adjustment, "
+    kind: str = Field(description="commission, management_allowance, nurturing_allowance, recruiting_bonus, clawback, "
+                      "adjustment, "
                       "paid_before, carried_in, withholding, withholding_release, carry_forward")
     rule: str = Field(description="The rule of the run's rule set that produced the line")
     currency: str

@@ -7,6 +7,7 @@ rounding, half-up to the cent by default), so a statement adds up exactly to wha
 - management allowances 管理津贴 over the group 直辖 or the department's other groups 所辖 the agent
   heads, in brackets, less what named allowances already drew on the same base;
 - nurturing allowance 育成津贴 on the departments nurtured to peer level, by generation;
+- recruiting bonus 增员奖: a share of each confirmed recruit's FYC to their recruiter, for months after joining;
 - clawback 追索扣回 of commission on policies ended within the window;
 - adjustments from accepted disputes; withholding 预留 while premium is outstanding, and its release;
 - a deficit carried to the next period (and carried in from the last), so nothing is ever negative.
@@ -84,6 +85,18 @@ class CountBackTeam:
     separated: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Recruitment:
+    """Who recruited an agent 增员人 (org's bloodline, permanent), and where the period stands from joining:
+    its month number (the month of joining is 1) and the full months served at the period's end."""
+
+    recruit_id: int
+    recruiter_id: int
+    joined_on: str
+    month_no: int
+    months_served: int
+
+
 @dataclass
 class Inputs:
     positions: list[Position]
@@ -96,6 +109,7 @@ class Inputs:
     nurtured_by: dict[int, int] = field(default_factory=dict)
     # What earlier final runs of the same period already paid (a re-run pays the difference).
     paid_before: dict[int, Decimal] = field(default_factory=dict)
+    recruitments: list[Recruitment] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +270,7 @@ def settle_from(rules: RuleSetBody, inputs: Inputs, earned: dict[int, Earned]) -
     counted_back = _count_back(inputs.count_back, groups)
     _management_allowances(rules, inputs.positions, groups, counted_back, statement)
     _nurturing(rules, ranks, groups, inputs.nurtured_by, statement)
+    _recruiting_bonus(rules, ranks, fyc, inputs.recruitments, statement)
     gross = {a: s.total() for a, s in statements.items()}
     _clawbacks(rules, inputs.ended, statement)
     for adj in sorted(inputs.adjustments, key=lambda x: (x.agent_id, x.dispute_id)):
@@ -374,6 +389,29 @@ def _nurturing(rules: RuleSetBody, ranks: dict[int, str], groups: Groups, nurtur
                     {"team_head_id": team_head, "generation": generation, "team_fyc": str(team_fyc),
                      "rate": str(rate)}, f"{team_fyc} × {rate} = {amount}")
             nurturer = nurtured_by.get(nurturer)
+
+
+def _recruiting_bonus(rules: RuleSetBody, ranks: dict[int, str], fyc: dict[int, Decimal],
+                      recruitments: list[Recruitment], statement: Any) -> None:
+    rule = rules.recruiting_bonus
+    if rule is None:
+        return
+    eligible = frozenset(rule.ranks)
+    rnd = rules.rounding.apply
+    for r in sorted(recruitments, key=lambda x: (x.recruiter_id, x.recruit_id)):
+        recruit_fyc = fyc.get(r.recruit_id, ZERO)
+        if recruit_fyc <= 0 or not 1 <= r.month_no <= rule.months or r.months_served < rule.probation_months:
+            continue
+        rank = ranks.get(r.recruiter_id)
+        if rank is None or (eligible and rank not in eligible):
+            continue  # a recruiter who has left, or whose rank does not draw it
+        amount = rnd(recruit_fyc * rule.rate)
+        statement(r.recruiter_id).add(
+            "recruiting_bonus", "recruiting_bonus", amount,
+            {"recruit_id": r.recruit_id, "joined_on": r.joined_on, "month_no": r.month_no, "months": rule.months,
+             "months_served": r.months_served, "probation_months": rule.probation_months,
+             "recruit_fyc": str(recruit_fyc), "rate": str(rule.rate)},
+            f"{recruit_fyc} × {rule.rate} = {amount} (month {r.month_no} of {rule.months})")
 
 
 def _clawbacks(rules: RuleSetBody, ended: list[EndedPolicy], statement: Any) -> None:

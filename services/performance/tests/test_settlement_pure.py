@@ -19,6 +19,7 @@ from performance_service.settlement import (
     Inputs,
     Position,
     Premium,
+    Recruitment,
     settle,
 )
 from svckit.errors import Unprocessable
@@ -226,3 +227,50 @@ def test_held_commission_is_released_when_no_withholding_rule_is_in_force() -> N
     assert [(x.kind, x.amount, x.arithmetic) for x in released.lines] == [
         ("withholding_release", D("80.00"), "no withholding rule in force: 80.00 released")]
     assert (released.payables[0].net, released.payables[0].held) == (D("80.00"), 0)
+
+
+BONUS = rules.parse(body(recruiting_bonus={"ranks": ["agent", "supervisor"], "rate": "0.10", "months": 12,
+                                           "probation_months": 2}))
+
+
+def bonus_lines(month_no: int, months_served: int, recruiter_rank: str = "agent",
+                recruit_premium: Decimal = D("1000")) -> list[Any]:
+    """Agent 1 recruited agent 2, who earned 30% of `recruit_premium` as FYC this month."""
+    positions = [Position(1, None, recruiter_rank, 10), Position(2, 1, "agent", 10)]
+    recruitment = Recruitment(2, 1, "2026-01-10", month_no, months_served)
+    result = settle(BONUS, Inputs(positions, [Premium(2, "P", 1, recruit_premium, 1)], recruitments=[recruitment]))
+    return [x for x in result.lines if x.kind == "recruiting_bonus"]
+
+
+def test_recruiting_bonus_names_the_recruit_and_its_arithmetic() -> None:
+    [line] = bonus_lines(month_no=3, months_served=2)
+    assert (line.agent_id, line.rule, line.amount) == (1, "recruiting_bonus", D("30.00"))
+    assert (line.base["recruit_id"], line.base["recruit_fyc"]) == (2, "300.00")
+    assert line.arithmetic == "300.00 × 0.10 = 30.00 (month 3 of 12)"
+
+
+@pytest.mark.parametrize(("month_no", "months_served", "paid"), [
+    (2, 1, False),   # on probation: nothing
+    (3, 2, True),    # confirmed this month
+    (12, 11, True),  # the window's last month
+    (13, 12, False),  # the window is over
+])
+def test_recruiting_bonus_window_and_probation_bounds(month_no: int, months_served: int, paid: bool) -> None:
+    assert bool(bonus_lines(month_no, months_served)) is paid
+
+
+def test_recruiting_bonus_only_for_ranks_that_draw_it_and_production_above_zero() -> None:
+    assert bonus_lines(4, 3, recruiter_rank="department_manager") == []
+    assert bonus_lines(4, 3, recruit_premium=D("-50")) == []
+    unranked = rules.parse(body(recruiting_bonus={"rate": "0.10", "months": 12}))
+    positions = [Position(1, None, "agent", 10), Position(2, None, "agent", 10)]  # recruiter need not lead
+    result = settle(unranked, Inputs(positions, [Premium(2, "P", 1, D("1000"), 1)],
+                                     recruitments=[Recruitment(2, 1, "2026-01-10", 1, 0)]))
+    assert [x.amount for x in result.lines if x.kind == "recruiting_bonus"] == [D("30.00")]
+    assert next(p for p in result.payables if p.agent_id == 1).net == D("30.00")
+
+
+def test_recruiting_bonus_rule_is_checked_field_by_field() -> None:
+    with pytest.raises(Unprocessable) as caught:
+        rules.parse(body(recruiting_bonus={"rate": "0.10", "months": 0}))
+    assert caught.value.extra["field"] == "body.recruiting_bonus.months"
