@@ -231,5 +231,5 @@ async def _apply_suspense(session: AsyncSession, found: BankException, receivabl
         "receivable_id": due.id, "policy_id": due.policy_id, "agent_id": due.agent_id,
         "institution_id": due.institution_id, "branch_id": due.branch_id, "amount": found.amount,
         "currency": found.currency, "via": "suspense", "reference": f"exception:{found.id}",
-        "entry_id": posted.entry_id})])
+        "entry_id": posted.entry_id, "received_on": on.isoformat()})])
     return posted.entry_id

@@ -4,7 +4,7 @@ it post (Dr cash / Cr premium receivable) and reduce what the customer owes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -94,7 +94,7 @@ async def confirm(session: AsyncSession, receipt_id: int, *, actor: str, note: s
     await _decide(session, receipt_id, "confirmed", actor, note, posted.entry_id)
     await receivables.settle_part(session, due, receipt.amount)
     await premium_received(session, due, receipt.amount, via="receipt", reference=str(receipt.id),
-                           entry_id=posted.entry_id)
+                           entry_id=posted.entry_id, received_on=receipt.handed_over_at.date())
     await session.refresh(receipt)
     return receipt
 
@@ -107,9 +107,11 @@ async def reject(session: AsyncSession, receipt_id: int, *, actor: str, note: st
 
 
 async def premium_received(session: AsyncSession, due: Receivable, amount: Decimal, *, via: str, reference: str,
-                           entry_id: int) -> None:
-    """Tell performance that premium was received (only received premium counts for commission)."""
-    payload: dict[str, Any] = {
+                           entry_id: int, received_on: date) -> None:
+    """Tell performance that premium was received (only received premium counts for commission).
+    `received_on` is the entry's effective date: the month the premium counts in, however late it is
+    confirmed."""
+    payload: dict[str, Any] = {"received_on": received_on.isoformat(),
         "receivable_id": due.id, "policy_id": due.policy_id, "installment_no": due.installment_no,
         "agent_id": due.agent_id, "institution_id": due.institution_id, "branch_id": due.branch_id,
         "amount": amount, "currency": due.currency, "via": via, "reference": reference, "entry_id": entry_id,

@@ -296,7 +296,7 @@ async def _write_effects(session: AsyncSession, bank_code: str, entries: dict[tu
         "   'receivable_id', o.receivable_id, 'policy_id', o.policy_id, 'agent_id', o.agent_id,"
         "   'institution_id', o.institution_id, 'branch_id', o.branch_id, 'amount', CAST(o.amount AS text),"
         "   'currency', o.currency, 'via', 'bank_debit', 'reference', o.bank_reference, 'entry_id', k.entry_id,"
-        "   'reason_code', o.reason_code)), :request_id"
+        "   'reason_code', o.reason_code, 'received_on', CAST(o.value_date AS text))), :request_id"
         " FROM bank_out o LEFT JOIN bank_booked k ON k.kind = 'bank_debit' AND k.branch_id = o.branch_booked"
         "   AND o.disposition = 'applied'"
         " WHERE o.disposition IN ('applied', 'failed') ORDER BY o.line_no"), {"request_id": current_request_id()})

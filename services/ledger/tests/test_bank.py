@@ -136,9 +136,10 @@ async def test_auto_debit_results_take_effect_once_and_the_rest_is_held_for_fina
     assert Decimal(bank_money[0]["net_debit"]) == Decimal(5300)  # 3600 + 500 + 1200, the 88 refunded
     assert ok(await stack.ledger.get("/v1/journal/trial-balance"))["balanced"] is True
     events = ok(await stack.ledger.get("/internal/feed", params={"limit": 1000}))["events"]
-    received = [e["payload"]["via"] for e in events if e["type"] == "premium.received"
-                and e["payload"]["policy_id"] in (p1["id"], p2["id"], p3["id"])]
-    assert sorted(received) == ["bank_debit", "bank_debit", "suspense"]
+    received = [(e["payload"]["via"], e["payload"]["received_on"]) for e in events
+                if e["type"] == "premium.received" and e["payload"]["policy_id"] in (p1["id"], p2["id"], p3["id"])]
+    # Each counts on the day the money came: the bank's value date, or the day finance applied it.
+    assert sorted(received) == [("bank_debit", "2026-11-30"), ("bank_debit", "2026-11-30"), ("suspense", "2026-12-01")]
 
 
 async def _receivable_of(stack: Stack, policy: dict[str, Any]) -> int:

@@ -84,6 +84,7 @@ async def test_a_premium_is_due_on_the_working_day_calendar_and_received_once(st
     received = [e for e in events if e["type"] == "premium.received" and e["payload"]["policy_id"] == policy["id"]]
     assert len(received) == 1
     assert received[0]["payload"]["amount"] == "3600.0000"
+    assert received[0]["payload"]["received_on"] == "2026-10-09"  # the month it counts in, however late confirmed
 
 
 async def test_an_organisations_deadline_into_an_unknown_year_is_provisional_until_the_year_is_loaded(
