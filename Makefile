@@ -4,8 +4,10 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-PACKAGES := lib/svckit[ops] services/org services/performance services/activity services/ledger gateway .
+PACKAGES := lib/svckit[ops] services/org services/performance services/activity services/ledger gateway \
+            clients/partner_bank .
 MANIFESTS := constraints.txt pyproject.toml lib/svckit/pyproject.toml gateway/pyproject.toml \
+             clients/partner_bank/pyproject.toml \
              $(wildcard services/*/pyproject.toml)
 # Constraints also bind the build environments pip makes for our own packages.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
@@ -32,7 +34,8 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy -p svckit -p gateway_service -p org_service -p performance_service -p activity_service -p ledger_service
+	$(BIN)/mypy -p svckit -p gateway_service -p org_service -p performance_service -p activity_service -p ledger_service \
+		-p partner_bank_client
 
 ## Benchmarks: `make bench` for all, `make bench BENCH=ledger` for one service's.
 bench: install
