@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from gateway_service import partner_api, partner_auth
-from gateway_service.api import auth, partners, system, users
+from gateway_service.api import auth, home, partners, system, users
 from gateway_service.api.partner_bank import install_partner_error_handlers, partner_router
 from gateway_service.api.proxy import proxy_router
 from gateway_service.bodylimit import BodySizeLimitByPrefix
@@ -28,6 +28,7 @@ from svckit.db import Database
 from svckit.errors import install_error_handlers
 from svckit.kit import ServiceKit
 from svckit.logs import configure_logging
+from svckit.metrics import install_metrics
 from svckit.middleware import RequestContextMiddleware
 from svckit.migrations import alembic_ini_for
 
@@ -92,11 +93,14 @@ def create_app(
     app.add_middleware(BodySizeLimitByPrefix, default_bytes=settings.max_body_bytes,
                        by_prefix={partner_api.PUBLIC_PREFIX + "/": settings.partner_max_body_bytes})
     app.add_middleware(RequestContextMiddleware)
+    install_metrics(app, settings.metrics_token, feed=False)  # its own /metrics, for internal scrapers only
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(partners.router)
     app.include_router(partner_router())
+    app.include_router(home.router)
     # Last: its catch-all path must not shadow the gateway's own routes.
-    app.include_router(proxy_router(settings.upstream_urls(), own=[auth.router, users.router, partners.router]))
+    app.include_router(proxy_router(settings.upstream_urls(),
+                                    own=[auth.router, users.router, partners.router, home.router]))
     return app

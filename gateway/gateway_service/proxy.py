@@ -34,8 +34,8 @@ HOP_BY_HOP = frozenset({
 })
 # Our own server and middleware set these on the gateway's answer; the service's copies would duplicate them.
 SET_BY_GATEWAY = frozenset({"date", "server", REQUEST_ID_HEADER.lower()})
-# Service-to-service APIs (the change feed): never reachable from outside.
-PRIVATE_FIRST_SEGMENTS = frozenset({"internal"})
+# Service-to-service APIs (the change feed) and the services' metrics: never reachable from outside.
+PRIVATE_FIRST_SEGMENTS = frozenset({"internal", "metrics"})
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 CONNECT_RETRIES = 1
 # (a service's path prefix, the public prefix it is reached under), for rewriting redirects.

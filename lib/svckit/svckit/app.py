@@ -20,6 +20,7 @@ from svckit.idempotency import install_idempotency
 from svckit.identity import identity_router
 from svckit.kit import ServiceKit
 from svckit.logs import configure_logging
+from svckit.metrics import install_metrics
 from svckit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from svckit.platform_tables import PlatformTables
 from svckit.problems import install_problem_openapi, openapi_router
@@ -83,6 +84,7 @@ def create_service_app(
     install_idempotency(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    install_metrics(app, settings.metrics_token, feed=True)
     app.include_router(health_router())
     app.include_router(feed_router())
     app.include_router(identity_router())

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from svckit.db import Database
 from svckit.kit import kit_of
+from svckit.metrics import record_feed_poll
 from svckit.outbox import FeedEvent, FeedPage, read_feed
 from svckit.platform_tables import PlatformTables
 from svckit.routing import SessionDep, service_router
@@ -79,6 +80,7 @@ class FeedConsumer:
     async def _poll(self, limit: int) -> tuple[int, int]:
         page = await self.fetch(await self.cursor(), limit)
         if not page.events:
+            record_feed_poll(self.tables.feed_cursor.schema or "", self.source, 0, None)
             return 0, 0
         fresh_events: list[FeedEvent] = []
         async with self.db.sessionmaker.begin() as session:
@@ -101,6 +103,7 @@ class FeedConsumer:
                 .on_conflict_do_update(index_elements=[cursors.c.source],
                                        set_={"cursor": page.next_cursor, "updated_at": func.now()})
             )
+        record_feed_poll(self.tables.feed_cursor.schema or "", self.source, page.pending, page.pending_since)
         return len(page.events), len(fresh_events)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0, limit: int = 100) -> None:

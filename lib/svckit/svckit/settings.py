@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _WEAK = {"changeme", "secret", "password", "dev", "test"}
@@ -25,6 +25,10 @@ class ServiceSettings(BaseSettings):
         validation_alias="INTERNAL_TOKEN_SECRET",
         description="Key that signs and verifies internal tokens; the same for the gateway and every service",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, validation_alias="METRICS_TOKEN",
+        description="Bearer credential internal scrapers send to GET /metrics (Prometheus' credentials_file)",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = 10
@@ -37,3 +41,14 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _strong_secret(cls, value: SecretStr) -> SecretStr:
         return refuse_weak_secret(value, "INTERNAL_TOKEN_SECRET")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _strong_metrics_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return None
+        # A scraper's credential must not also be the key that mints internal tokens.
+        internal = info.data.get("internal_token_secret")
+        if isinstance(internal, SecretStr) and internal.get_secret_value() == value.get_secret_value():
+            raise ValueError("METRICS_TOKEN must differ from INTERNAL_TOKEN_SECRET")
+        return refuse_weak_secret(value, "METRICS_TOKEN")

@@ -16,9 +16,11 @@ from svckit.errors import NotFound, Unprocessable
 from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep
 from svckit.kit import kit_of
+from svckit.metrics import duration_histogram, observe_duration
 from svckit.routing import SessionDep, service_router
 
 router = service_router(prefix="/v1/settlements", tags=["settlement"])
+SETTLEMENT_DURATION = duration_histogram("settlement_duration_seconds", "A settlement run, claimed to posted", "mode")
 
 
 LATE_FACTS = text("SELECT count(*) FROM performance.fact WHERE period = :period AND id > :upto")
@@ -51,9 +53,10 @@ async def run_settlement(body: SettlementCreate, request: Request, session: Sess
         raise Unprocessable("a proposed rule set runs only as what-if", code="proposed_rules_final", field="rule_set")
     request_ = runs.RunRequest(period=body.period, mode=body.mode, actor=actor_of(caller),
                                rule_set_id=body.rule_set_id, proposed=body.rule_set)
-    run_id = await runs.execute(kit_of(request).db, up, request_, today=today, chunk=settings.payables_chunk,
-                                work_mem_mb=settings.settlement_work_mem_mb, timeout_s=settings.settlement_timeout_s,
-                                concurrency=settings.payables_concurrency)
+    with observe_duration(SETTLEMENT_DURATION, mode=body.mode):
+        run_id = await runs.execute(kit_of(request).db, up, request_, today=today, chunk=settings.payables_chunk,
+                                    work_mem_mb=settings.settlement_work_mem_mb,
+                                    timeout_s=settings.settlement_timeout_s, concurrency=settings.payables_concurrency)
     return await read_model(session, await _get(session, run_id))
 
 
