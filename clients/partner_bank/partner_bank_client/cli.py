@@ -78,7 +78,7 @@ def _send(client: PartnerBankClient, items: list[dict[str, Any]]) -> Any:
         except Refused as refused:
             # `results[i]` in the ledger's answer counts within this request; say where it starts in the input,
             # and how many went before (they took effect; sending the whole input again repeats them harmlessly).
-            refused.problem.update({"first_result_of_request": offset, "results_sent_before": offset})
+            refused.problem["results_sent_before"] = offset
             raise
     report = results_io.merged(reports)
     print(f"results: {report['results']}, applied {report['applied']}, failed {report['failed']}, "
@@ -187,13 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         secret = _secret(args)
         if not secret:
             raise results_io.InputInvalid("no secret: set PARTNER_BANK_SECRET or give --secret-file", [
-                {"field": "PARTNER_BANK_SECRET", "message": "required"}])
+                {"field": "PARTNER_BANK_SECRET", "rule": "required", "message": "set it"}])
         if args.run is None:
             _print_json(sign_only(args, secret), sys.stdout)
             return EXIT_OK
         if not args.key_id:
             raise results_io.InputInvalid("no key id: set PARTNER_BANK_KEY_ID or give --key-id", [
-                {"field": "PARTNER_BANK_KEY_ID", "message": "required"}])
+                {"field": "PARTNER_BANK_KEY_ID", "rule": "required", "message": "set it"}])
         run: Callable[[argparse.Namespace, PartnerBankClient], Any] = args.run
         with PartnerBankClient(Credentials(args.url, args.key_id, secret), timeout=args.timeout,
                                first_nonce=args.nonce) as client:
@@ -203,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_json(_input_problem(invalid.detail, invalid.errors), sys.stderr)
         return EXIT_INPUT
     except OSError as bad:  # a file that cannot be read
-        _print_json(_input_problem(str(bad), [{"field": "input", "message": str(bad)}]), sys.stderr)
+        _print_json(_input_problem(str(bad), [{"field": str(bad.filename or "input"), "rule": "readable",
+                                                          "message": str(bad)}]), sys.stderr)
         return EXIT_INPUT
     except Refused as refused:
         _print_json(refused.problem, sys.stderr)

@@ -23,7 +23,7 @@ AMOUNTS = ("applied_amount", "suspense_amount")
 
 
 class InputInvalid(Exception):
-    """The input cannot be sent; `errors` are {"line" or "item", "field", "message"}."""
+    """The input cannot be sent; `errors` are {"line" (in a CSV), "field", "rule", "message"}."""
 
     def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
         super().__init__(detail)
@@ -46,7 +46,7 @@ def read_results(path: Path, file_format: str | None = None) -> list[dict[str, A
     if kind == "json":
         return _from_json(path)
     raise InputInvalid(f"{path.name}: say --format csv or json (the name does not tell)", [
-        {"field": "format", "message": "one of: csv, json"}])
+        {"field": "format", "rule": "one_of", "message": "one of: csv, json"}])
 
 
 def _from_csv(path: Path) -> list[dict[str, Any]]:
@@ -56,18 +56,19 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
         missing = [name for name in REQUIRED_COLUMNS if name not in header]
         if missing:
             raise InputInvalid(f"{path.name}: the header line lacks {', '.join(missing)}", [
-                {"line": 1, "field": name, "message": "a required column"} for name in missing])
+                {"line": 1, "field": name, "rule": "required_column", "message": "a required column"}
+                for name in missing])
         results, errors = [], []
         for line, row in enumerate(rows, start=2):  # lines counted from the header as 1, as the ledger counts
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                errors.append({"line": line, "field": "line",
+                errors.append({"line": line, "field": "line", "rule": "field_count",
                                "message": f"{len(row)} fields where the header has {len(header)}"})
                 continue
             cells = {name: cell.strip() for name, cell in zip(header, row, strict=True)}
             if not cells["instruction_id"]:
-                errors.append({"line": line, "field": "instruction_id", "message":
+                errors.append({"line": line, "field": "instruction_id", "rule": "required", "message":
                                "a result names the instruction it answers (a line without one goes in the "
                                "reconciliation file)"})
                 continue
@@ -77,7 +78,8 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
     if errors:
         raise InputInvalid(f"{path.name}: {len(errors)} line(s) cannot be sent; nothing was sent", errors)
     if not results:
-        raise InputInvalid(f"{path.name}: no results", [{"line": 2, "field": "line", "message": "no result lines"}])
+        raise InputInvalid(f"{path.name}: no results", [{"line": 2, "field": "line", "rule": "required",
+                                                       "message": "no result lines"}])
     return results
 
 
@@ -86,15 +88,16 @@ def _from_json(path: Path) -> list[dict[str, Any]]:
         # Amounts parsed as Decimal, so a number like 3600.10 goes on as the bank wrote it.
         document = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except ValueError as exc:
-        raise InputInvalid(f"{path.name} is not JSON: {exc}", [{"field": "body", "message": str(exc)}]) from None
+        raise InputInvalid(f"{path.name} is not JSON: {exc}", [
+            {"field": "body", "rule": "json", "message": str(exc)}]) from None
     items = document.get("results") if isinstance(document, dict) else document
     if not isinstance(items, list) or not items:
         raise InputInvalid(f"{path.name}: a list of results, or an object with one under \"results\"", [
-            {"field": "results", "message": "a non-empty list"}])
+            {"field": "results", "rule": "non_empty_list", "message": "a non-empty list"}])
     bad = [n for n, item in enumerate(items) if not isinstance(item, dict)]
     if bad:
         raise InputInvalid(f"{path.name}: every result is an object", [
-            {"item": n, "field": f"results[{n}]", "message": "an object"} for n in bad])
+            {"field": f"results[{n}]", "rule": "object", "message": "an object"} for n in bad])
     return [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in item.items()} for item in items]
 
 

@@ -206,16 +206,18 @@ async def test_the_bank_fetches_its_batch_and_its_results_take_effect_once(
     assert [x["disposition"] for x in many.out["items"]] == ["failed", "duplicate"]
     assert (many.out["failed"], many.out["duplicates"], many.out["applied"]) == (1, 1, 0)
 
-    # The same JSON result sent twice more: a duplicate each time, and the money is where it was.
+    # The same result 1,001 times more, from JSON: two requests (the ledger takes 1,000 at a time), one
+    # report, every one a duplicate, and the money is where it was.
     json_file = tmp_path / "results.json"
     json_file.write_text(json.dumps({"results": [
         {"instruction_id": ids["M-1"], "outcome": "success", "amount": "3600.00", "currency": "CNY",
-         "bank_reference": "B1", "value_date": "2026-11-30"}]}), encoding="utf-8")
-    for _ in range(2):
-        again = await cli(bank, "send-results", str(json_file))
-        assert again.code == 0, again.err
-        assert [x["disposition"] for x in again.out["items"]] == ["duplicate"]
-        assert Decimal(again.out["applied_amount"]) == 0
+         "bank_reference": "B1", "value_date": "2026-11-30"}] * 1001}), encoding="utf-8")
+    again = await cli(bank, "send-results", str(json_file))
+    assert again.code == 0, again.err
+    assert (again.out["results"], again.out["duplicates"], again.out["applied"]) == (1001, 1001, 0)
+    assert {x["disposition"] for x in again.out["items"]} == {"duplicate"}
+    assert len(again.out["items"]) == 1001
+    assert Decimal(again.out["applied_amount"]) == 0
     assert await _bank_balance(stack, bank) == bank_money
 
     # Refused by the ledger: the problem names the field and the rule, and the exit code says so.
@@ -225,6 +227,10 @@ async def test_the_bank_fetches_its_batch_and_its_results_take_effect_once(
     assert no_reason.out is None
     assert (no_reason.problem["status"], no_reason.problem["code"], no_reason.problem["field"]) == (
         422, "reason_code_rule", "results[0].reason_code")
+    bad_date = await cli(bank, "send-result", ids["M-3"], "success", "--amount", "500.00", "--reference", "B3",
+                         "--value-date", "30/11/2026")
+    assert (bad_date.code, bad_date.problem["status"], bad_date.problem["code"]) == (1, 422, "validation_failed")
+    assert [e["field"] for e in bad_date.problem["errors"]] == ["results.0.value_date"]
     unknown = await cli(bank, "send-result", "7a1d2c44-0b7e-4f55-8a5e-6c2d9d1e0b22", "success", "--amount", "1.00",
                         "--reference", "B9", "--value-date", "2026-11-30")
     assert (unknown.code, unknown.problem["code"]) == (1, "instruction_unknown")
@@ -235,8 +241,9 @@ async def test_the_bank_fetches_its_batch_and_its_results_take_effect_once(
     broken.write_text(HEADER + ",B4,2026-11-30,88.00,CNY,success,\n", encoding="utf-8")
     local = await cli(bank, "send-results", str(broken))
     assert local.code == 2
-    assert local.problem["errors"] == [{"line": 2, "field": "instruction_id", "message": local.problem["errors"][0][
-        "message"]}]
+    assert [(e["line"], e["field"], e["rule"]) for e in local.problem["errors"]] == [(2, "instruction_id", "required")]
+    missing = await cli(bank, "send-results", str(tmp_path / "nowhere.csv"))
+    assert (missing.code, missing.problem["errors"][0]["rule"]) == (2, "readable")
     assert await _bank_balance(stack, bank) == bank_money
 
 
