@@ -1,0 +1,92 @@
+"""The five processes of the stack, each its own uvicorn, against one throw-away database, so that a
+single one can be killed (SIGKILL: no shutdown, no cleanup) and started again on the same port.
+
+Environment, migrations and the administrator come from `svckit.ops.stack` (`prepare`, `start`,
+`wait_ready`), exactly as `make run` does them; only the lifetime of each process is ours.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from svckit.ops.services import ALL, GATEWAY, SERVICES, answers_ok, by_name, repo_root
+from svckit.ops.stack import GENERATED, base_url, prepare, start, stop_all, wait_ready
+from svckit.ops.throwaway import StackDatabase
+
+from .stack import free_port
+
+
+@dataclass
+class Processes:
+    env: dict[str, str]
+    dsns: dict[str, str]
+    admin_password: str
+    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return base_url(by_name(name), self.env)
+
+    @property
+    def gateway(self) -> str:
+        return self.url("gateway")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: the process gets no chance to finish a request, commit, or close a connection."""
+        process = self.running.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def start(self, name: str, timeout: float = 60.0) -> None:
+        """Start `name` on its port and wait until /readyz answers (its database and migrations)."""
+        assert name not in self.running, f"{name} is already running"
+        process = start(by_name(name), self.env, self.dsns)
+        self.running[name] = process
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as probe:
+            while not answers_ok(probe, f"{self.url(name)}/readyz"):
+                if process.poll() is not None:
+                    raise AssertionError(f"{name} exited with {process.returncode} while starting")
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{name} not ready after {timeout:.0f}s")
+                time.sleep(0.1)
+
+    def restart(self, name: str) -> None:
+        self.kill(name)
+        self.start(name)
+
+
+@contextmanager
+def running_processes(db: StackDatabase, data_dir: Path, **overrides: str) -> Iterator[Processes]:
+    """org, performance, activity, ledger and the gateway on free ports against `db`, its
+    administrator `admin` with a known password; stopped (terminated) at the end."""
+    password = "faults-" + secrets.token_urlsafe(18)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    env.update({key: secrets.token_urlsafe(36) for key in GENERATED})
+    env.update({f"{spec.env_prefix}PORT": str(free_port()) for spec in ALL})
+    env.update({spec.dsn_env: db.dsn(spec.name) for spec in ALL})
+    # Followers poll often, so a restarted service catches up within a test's patience.
+    env.update({"PERFORMANCE_POLL_SECONDS": "0.2", "LEDGER_ORG_POLL_SECONDS": "0.2",
+                "ACTIVITY_ORG_POLL_SECONDS": "0.2", "GATEWAY_SCOPE_CACHE_SECONDS": "0",
+                "GATEWAY_ADMIN_PASSWORD": password, "PYTHONUNBUFFERED": "1"})
+    env.update({f"{spec.env_prefix}LOG_LEVEL": "WARNING" for spec in ALL})
+    env.update(overrides)
+    with ExitStack() as resources:
+        dsns = prepare(env, repo_root(Path(__file__)), data_dir, resources)  # migrations at head, administrator
+        processes = Processes(env, dsns, password)
+        try:
+            for spec in (*SERVICES, GATEWAY):
+                processes.running[spec.name] = start(spec, env, dsns)
+            wait_ready(env, processes.running, 90)
+            yield processes
+        finally:
+            stop_all(processes.running)
