@@ -4,6 +4,7 @@ processes (uvicorn, started as `make run` starts them) on the run's PostgreSQL, 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import secrets
@@ -20,9 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway_service import accounts
+from gateway_service import accounts, partner_api
 from gateway_service.models import SCHEMA as GATEWAY_SCHEMA
 from gateway_service.roles import Role
+from partner_bank_client.client import Credentials, PartnerBankClient
 from svckit.db import Database
 from svckit.ops.services import ALL, by_name
 from svckit.ops.stack import start, stop_all
@@ -313,3 +315,37 @@ async def test_a_reconciliation_upload_posts_what_matches_and_reports_what_does_
     assert refused.code == 1
     assert (refused.problem["status"], refused.problem["code"]) == (422, "reconciliation_file_invalid")
     assert [(e["line"], e["field"]) for e in refused.problem["errors"]] == [(2, "amount")]
+
+
+async def test_the_sign_command_gives_the_published_example(tmp_path: Path) -> None:
+    """A bank checks its own implementation against `partner-bank sign`: the gateway's published vector."""
+    body, secret_file = tmp_path / "body.json", tmp_path / "secret"
+    body.write_bytes(partner_api.EXAMPLE_BODY)
+    secret_file.write_text(partner_api.EXAMPLE_SECRET + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_BANK_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "partner_bank_client", "--secret-file", str(secret_file), "--key-id", "pk_example",
+        "--nonce", partner_api.EXAMPLE_NONCE, "sign", "POST", partner_api.EXAMPLE_PATH, "--query",
+        partner_api.EXAMPLE_QUERY, "--body-file", str(body), "--timestamp", str(partner_api.EXAMPLE_TIMESTAMP),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    signed = json.loads(out)
+    assert signed["canonical_string"] == [
+        "POST", partner_api.EXAMPLE_PATH, "batch=7&date=2026-11-23", str(partner_api.EXAMPLE_TIMESTAMP),
+        partner_api.EXAMPLE_NONCE, hashlib.sha256(partner_api.EXAMPLE_BODY).hexdigest()]
+    assert signed["headers"] == {
+        "X-Partner-Key": "pk_example", "X-Partner-Timestamp": str(partner_api.EXAMPLE_TIMESTAMP),
+        "X-Partner-Nonce": partner_api.EXAMPLE_NONCE, "X-Partner-Signature": partner_api.EXAMPLE_SIGNATURE}
+
+
+async def test_the_gateway_verifies_what_the_client_signs_with_an_encoded_query(bank: Bank) -> None:
+    """The client signs the query as httpx sends it (spaces, '+', Chinese): the real gateway agrees."""
+    credentials = Credentials(bank.env["PARTNER_BANK_URL"], bank.env["PARTNER_BANK_KEY_ID"],
+                              bank.env["PARTNER_BANK_SECRET"])
+
+    def list_batches() -> Any:
+        with PartnerBankClient(credentials, timeout=30) as client:
+            return client.call("GET", "/batches", params={"status": "ready", "note": "对账 a+b&c=d"})
+
+    assert [b["id"] for b in await asyncio.to_thread(list_batches)] == [bank.batch_id]
