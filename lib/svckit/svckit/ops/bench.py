@@ -1,9 +1,10 @@
 """`make bench [BENCH=<service>]`: run every package's benchmarks against a throw-away database.
 
 A benchmark is a module `benchmarks/bench_*.py` in a package folder (lib/svckit, services/<name>,
-gateway) with `async def run(ctx: BenchContext) -> list[Figure]`. Each figure prints on its own
-line as `bench: <owner>.<figure> <value> <unit>`; a figure that compares with a baseline measured
-in the same process says so in its name (`..._ratio`).
+gateway; the repository root's, owner `system`, for the whole stack) with
+`async def run(ctx: BenchContext) -> list[Figure]`. Each figure prints on its own line as
+`bench: <owner>.<figure> <value> <unit>`; a figure that compares with a baseline measured in the
+same process says so in its name (`..._ratio`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class BenchContext:
 def owners(root: Path) -> dict[str, Path]:
     folders = {"svckit": root / "lib" / "svckit"}
     folders.update({spec.name: root / spec.directory for spec in ALL})
+    folders["system"] = root  # benchmarks/ at the root: the whole stack under load through the gateway
     return folders
 
 
