@@ -71,14 +71,17 @@ def send_results(args: argparse.Namespace, client: PartnerBankClient) -> Any:
 
 
 def _send(client: PartnerBankClient, items: list[dict[str, Any]]) -> Any:
-    reports = []
-    for offset, batch in results_io.batches_of(items):
+    reports: list[dict[str, Any]] = []
+    for offset, chunk in results_io.requests_of(items):
         try:
-            reports.append(client.call("POST", "/results", body=Body.of_json({"results": batch})))
+            reports.append(client.call("POST", "/results", body=Body.of_json({"results": chunk})))
         except Refused as refused:
             # `results[i]` in the ledger's answer counts within this request; say where it starts in the input,
-            # and how many went before (they took effect; sending the whole input again repeats them harmlessly).
+            # and what the requests before it did (they took effect; sending the whole input again only
+            # repeats them as duplicates).
             refused.problem["results_sent_before"] = offset
+            if reports:
+                refused.problem["report_of_those_sent"] = results_io.merged(reports)
             raise
     report = results_io.merged(reports)
     print(f"results: {report['results']}, applied {report['applied']}, failed {report['failed']}, "

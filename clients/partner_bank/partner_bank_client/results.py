@@ -101,7 +101,7 @@ def _from_json(path: Path) -> list[dict[str, Any]]:
     return [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in item.items()} for item in items]
 
 
-def batches_of(results: list[dict[str, Any]]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def requests_of(results: list[dict[str, Any]]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """(offset of the first, results) per request, in order."""
     for start in range(0, len(results), MAX_PER_REQUEST):
         yield start, results[start:start + MAX_PER_REQUEST]

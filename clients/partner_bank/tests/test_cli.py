@@ -220,6 +220,16 @@ async def test_the_bank_fetches_its_batch_and_its_results_take_effect_once(
     assert {x["disposition"] for x in again.out["items"]} == {"duplicate"}
     assert len(again.out["items"]) == 1001
     assert Decimal(again.out["applied_amount"]) == 0
+    # The second request refused (an instruction never sent): the first one's thousand took effect, and
+    # the problem says so and where the refused request starts.
+    stranger = {"instruction_id": "7a1d2c44-0b7e-4f55-8a5e-6c2d9d1e0b22", "outcome": "success", "amount": "1.00",
+                "bank_reference": "B9", "value_date": "2026-11-30"}
+    json_file.write_text(json.dumps([*json.loads(json_file.read_text())["results"][:1000], stranger]))
+    partly = await cli(bank, "send-results", str(json_file))
+    assert (partly.code, partly.problem["code"], partly.problem["field"]) == (
+        1, "instruction_unknown", "results[0].instruction_id")
+    assert partly.problem["results_sent_before"] == 1000
+    assert partly.problem["report_of_those_sent"]["duplicates"] == 1000
     assert await _bank_balance(stack, bank) == bank_money
 
     # Refused by the ledger: the problem names the field and the rule, and the exit code says so.
