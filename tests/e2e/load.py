@@ -8,11 +8,12 @@ facts settled (statements and rankings to read) and a weekly review sheet from e
 for their supervisor.
 
 Then CONCURRENCY clients, closed-loop (each sends its next request when the last is answered), pick
-who acts and what by weight for SECONDS: agents log entries, register customers, sync offline
-batches and hand in weekly review sheets; supervisors read their team's compliance, review the
-sheets handed in and write coaching notes; back office reads overdue receivables, the branch's
-compliance report, rankings and statements. Every answer other than the one expected (a sync item
-not created included) is an error, kept with a sample.
+who acts and what by weight for SECONDS: agents log entries, open the app's home screen, register
+customers, sync offline batches and hand in weekly review sheets; supervisors read their team's
+compliance, review the sheets handed in, write coaching notes and open their home screen; back
+office reads overdue receivables, the branch's compliance report, rankings and statements. Every
+answer other than the one expected (a sync item not created, a home screen with a part missing, a
+report without the rows it must hold) is an error, kept with a sample.
 """
 
 from __future__ import annotations
@@ -58,14 +59,14 @@ class LoadConfig:
 
 
 # What each role does, and how often, in a day: agents log far more than anyone reads.
-AGENT_MIX = {"entry": 40, "customer": 8, "sync": 6, "weekly_sheet": 3}
-SUPERVISOR_MIX = {"team_compliance": 6, "sheet_review": 5, "coaching": 4}
+AGENT_MIX = {"entry": 40, "agent_home": 8, "customer": 8, "sync": 6, "weekly_sheet": 3}
+SUPERVISOR_MIX = {"team_compliance": 6, "sheet_review": 5, "coaching": 4, "supervisor_home": 3}
 BACK_OFFICE_MIX = {"overdue_receivables": 3, "compliance_report": 2, "rankings": 3, "statements": 4}
 ROLE_MIX = {"agent": sum(AGENT_MIX.values()), "supervisor": sum(SUPERVISOR_MIX.values()),
             "back_office": sum(BACK_OFFICE_MIX.values())}
 # The requests measured, one kind each (a weekly sheet is started, then handed in).
-KINDS = ("entry", "customer", "sync", "sheet_create", "sheet_submit", "team_compliance", "sheet_review", "coaching",
-         "overdue_receivables", "compliance_report", "rankings", "statements")
+KINDS = ("entry", "agent_home", "customer", "sync", "sheet_create", "sheet_submit", "team_compliance", "sheet_review",
+         "coaching", "supervisor_home", "overdue_receivables", "compliance_report", "rankings", "statements")
 
 
 @dataclass
@@ -373,6 +374,10 @@ class Day:
         if status == 201:
             self.tally.logged[agent.agent_id] += 1
 
+    async def agent_home(self, rng: random.Random, agent: Agent) -> None:
+        """The app's home screen, one round trip: a part left unavailable is an error here."""
+        await self.call("agent_home", "GET", "home/agent", agent.token, holds=lambda home: home["degraded"] == [])
+
     async def customer(self, rng: random.Random, agent: Agent) -> None:
         n = rng.randint(1, 99_999)
         await self.call("customer", "POST", "activity/v1/customers", agent.token, {
@@ -417,6 +422,10 @@ class Day:
             "member_agent_id": rng.choice(supervisor.members), "coached_at": utcnow().isoformat(),
             "client_id": _uuid(rng), "moment": rng.choice(COACHING_MOMENTS), "method": rng.choice(COACHING_METHODS),
             "content": "演练促成话术", "outcome": "掌握了二择一法", "follow_up_on": self.today.isoformat()}, 201)
+
+    async def supervisor_home(self, rng: random.Random, supervisor: Supervisor) -> None:
+        await self.call("supervisor_home", "GET", "home/supervisor", supervisor.token,
+                        holds=lambda home: home["degraded"] == [])
 
     # Back office.
     async def overdue_receivables(self, rng: random.Random, token: str) -> None:
