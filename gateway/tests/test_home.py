@@ -275,3 +275,15 @@ async def test_a_service_down_or_slow_leaves_the_rest_of_the_page(
         at_risk = team["members_at_risk"]
         assert at_risk["status"] == "ok"
         assert [n["reason"] for n in at_risk["not_checked"]] == ["behind_target", "overdue_receivables"]
+
+
+async def test_the_home_pages_are_in_the_published_api(gateway: httpx.AsyncClient) -> None:
+    doc = (await gateway.get("/openapi.json")).json()
+    for path, model in (("/api/v1/home/agent", "AgentHome"), ("/api/v1/home/supervisor", "SupervisorHome")):
+        answers = doc["paths"][path]["get"]["responses"]
+        assert answers["200"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
+        assert {"401", "403", "503"} <= answers.keys()
+    part = doc["components"]["schemas"]["AgentHome"]["properties"]["receivables_due"]
+    assert part["discriminator"]["mapping"] == {"ok": "#/components/schemas/ReceivablesDue",
+                                                "unavailable": "#/components/schemas/Unavailable"}
+    assert "fewest_visits" in doc["components"]["schemas"]["MembersAtRisk"]["description"]
