@@ -118,20 +118,29 @@ def _problem_code(response: httpx.Response) -> str:
     return code if isinstance(code, str) else ""
 
 
+class NotYetKnown(LookupError):
+    """The service answered without a row for the caller: its copy of the organisation has not caught up."""
+
+
 def part(service: str, answer: Any, build: Callable[[Any], Read]) -> Read | Unavailable:
     """What `build` reads from the service's answer, or unavailable with the reason."""
     if isinstance(answer, Failed):
         return Unavailable(reason=answer.reason)
     try:
         return build(answer)
-    except (KeyError, TypeError, ValueError, StopIteration) as exc:  # pydantic's ValidationError is a ValueError
+    except NotYetKnown:
+        return Unavailable(reason=f"the {service} service does not know this agent yet")
+    except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         log.error("home part from %s had an unexpected shape: %s", service, type(exc).__name__,
                   extra={"upstream": service})
         return Unavailable(reason=f"the {service} service answered in a form the gateway does not understand")
 
 
 def _own_row(rows: list[dict[str, Any]], agent_id: int) -> dict[str, Any]:
-    return next(r for r in rows if r["agent_id"] == agent_id)
+    for row in rows:
+        if row["agent_id"] == agent_id:
+            return row
+    raise NotYetKnown(agent_id)
 
 
 # --- agent home -------------------------------------------------------------------------------------

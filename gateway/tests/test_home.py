@@ -276,6 +276,18 @@ async def test_a_service_down_or_slow_leaves_the_rest_of_the_page(
         assert at_risk["status"] == "ok"
         assert [n["reason"] for n in at_risk["not_checked"]] == ["behind_target", "overdue_receivables"]
 
+        # Hired a moment ago: org knows them, activity's copy of the organisation not yet.
+        newcomer = await _account(gateway_db, Role.AGENT)
+        t = secrets.token_hex(4)
+        await _created(await gateway.post("/api/v1/org/v1/agents", headers=c.tokens["admin"], json={
+            "code": f"A{t}", "name": f"新人{t}", "licence_no": f"L{t}", "hire_date": "2024-01-01",
+            "institution_id": c.office, "team_id": c.team, "supervisor_id": c.sup_a, "rank_code": "agent",
+            "user_id": newcomer.id}))
+        fresh = (await gateway.get("/api/v1/home/agent", headers=bearer(await login(gateway, newcomer)))).json()
+        assert fresh["activity_today"] == {"status": "unavailable",
+                                           "reason": "the activity service does not know this agent yet"}
+        assert fresh["degraded"] == ["activity_today", "month_to_date", "receivables_due"]
+
 
 async def test_the_home_pages_are_in_the_published_api(gateway: httpx.AsyncClient) -> None:
     doc = (await gateway.get("/openapi.json")).json()
