@@ -15,14 +15,18 @@ waits until the service is blocked on it, kills it, then lets go.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import asyncpg
 import httpx
@@ -30,6 +34,7 @@ import pytest
 
 from svckit.ops.provision import libpq_url, render
 from svckit.ops.throwaway import StackDatabase, throwaway_database
+from svckit.partner_signing import sign
 from svckit.testing.org import Company, company, hire
 from svckit.testing.responses import ok, problem
 from svckit.timeutil import business_date, utcnow
@@ -243,3 +248,201 @@ async def payables_by_agent(ledger: httpx.AsyncClient, agents: list[int]) -> dic
         items = ok(await ledger.get("/v1/payables", params={"agent_id": agent}))["items"]
         found[agent] = sorted((x["settlement_run"], D(x["amount"])) for x in items)
     return found
+
+
+def batches_of(entries: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [entries[i:i + size] for i in range(0, len(entries), size)]
+
+
+async def test_a_batch_sync_cut_off_by_a_crash_is_resent_and_counted_once(system: System) -> None:
+    admin = await system.admin()
+    org, c = await new_company(system, admin)
+    user_id, username, password = await user(system, admin, "agent")
+    manager = await hire(org, c, "department_manager")
+    agent = await hire(org, c, "agent", manager, user_id=user_id)
+    await org.aclose()
+    token = await system.login(username, password)
+    kinds = ["phone_appointment", "interview", "closing_visit", "new_customer_visit"]
+    now = utcnow()
+    # What the app recorded offline: 240 entries over the last two hours, each with the id the app made.
+    entries = [{"id": str(uuid.uuid4()), "kind": kinds[n % 4], "occurred_at": (now - timedelta(seconds=30 * n
+                + 60)).isoformat()} for n in range(240)]
+    sent = Counter((business_date(datetime.fromisoformat(e["occurred_at"])), e["kind"]) for e in entries)
+    batches = batches_of(entries, 40)
+
+    async with system.gateway(token, "/api/v1/activity") as activity, \
+            system.gateway(admin, "/api/v1/performance") as performance:
+        async def synced(batch: list[dict[str, Any]]) -> list[str]:
+            answer = ok(await activity.post("/v1/entries/sync", json={"entries": batch}))
+            return [r["status"] for r in answer["results"]]
+
+        async def first_batch() -> list[str] | None:  # until activity's copy of org knows the agent
+            answer = await activity.post("/v1/entries/sync", json={"entries": batches[0]})
+            statuses = [r["status"] for r in answer.json()["results"]] if answer.status_code == 200 else []
+            return statuses if "rejected" not in statuses and statuses else None
+
+        assert await eventually(first_batch, "activity knows the new agent") == ["created"] * 40
+        assert await synced(batches[1]) == ["created"] * 40
+
+        # Activity dies while it writes the third batch; performance, which follows its feed, dies too.
+        async with holding(system, "activity.entry") as blocked:
+            cut_off = asyncio.create_task(activity.post("/v1/entries/sync", json={"entries": batches[2]}))
+            await blocked()
+            await system.kill("activity")
+            await system.kill("performance")
+            broken_off(await asyncio.wait_for(cut_off, 10), "activity")
+        unavailable(await activity.post("/v1/entries/sync", json={"entries": batches[3]}), "activity")
+        unavailable(await performance.get(f"/v1/facts/agents/{agent}/activity", params={"period": "2026-01"}),
+                    "performance")
+
+        # The app does not know what was kept, so it sends every batch again: what was acknowledged is
+        # unchanged, the batch cut off (rolled back whole) and the rest are created, once.
+        await system.start("activity")
+        assert [await synced(b) for b in batches] == [["unchanged"] * 40] * 2 + [["created"] * 40] * 4
+        assert [await synced(b) for b in batches] == [["unchanged"] * 40] * 6
+        conn = await system.sql()
+        try:
+            stored = await conn.fetchrow("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM activity.entry"
+                                         " WHERE agent_id = $1", agent)
+        finally:
+            await conn.close()
+        assert (stored["n"], stored["ids"]) == (240, 240)
+        days = sorted({day for day, _ in sent})
+        counted = ok(await activity.get(f"/v1/agents/{agent}/days", params={
+            "from": days[0].isoformat(), "to": days[-1].isoformat()}))
+        assert Counter({(date.fromisoformat(d["day"]), k): n for d in counted for k, n in d["counts"].items()}) == sent
+
+        # Performance, started again, catches up on activity's feed: the same numbers, each day once.
+        await system.start("performance")
+        periods = sorted({f"{day.year:04d}-{day.month:02d}" for day in days})
+        expected = {p: (Counter({k: n for (day, k), n in sent.items() if day.strftime("%Y-%m") == p}),
+                        sum(d["visits"] for d in counted if d["day"].startswith(p))) for p in periods}
+
+        async def caught_up() -> bool | None:
+            for p, (counts, visits) in expected.items():
+                month = ok(await performance.get(f"/v1/facts/agents/{agent}/activity", params={"period": p}))
+                if (Counter(month["counts"]), month["visits"]) != (counts, visits):
+                    return None
+            return True
+
+        await eventually(caught_up, "performance's activity counts match activity's")
+
+
+def json_bytes(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+def signed(key: dict[str, str], method: str, path: str, query: dict[str, Any] | None = None,
+           body: bytes = b"") -> dict[str, str]:
+    """A fresh signature (new nonce) for each sending, as the bank does for every retry."""
+    return sign(key_id=key["key_id"], secret=key["secret"], method=method, path=path,
+                query=urlencode(query or {}), body=body)
+
+
+async def test_bank_results_cut_off_by_a_ledger_crash_take_effect_once(system: System) -> None:
+    admin = await system.admin()
+    org, c = await new_company(system, admin)
+    supervisor = await hire(org, c, "supervisor")
+    agents = [await hire(org, c, "agent", supervisor) for _ in range(3)]
+    await org.aclose()
+    code = f"bank{secrets.token_hex(3)}"
+    today = business_date(utcnow())
+    bank_path = "/api/v1/partner/bank"
+
+    async with system.gateway(admin) as gw, system.gateway() as bank:
+        ok(await gw.post("/api/v1/auth/partners", json={"code": code, "name": "合作银行"}), 201)
+        key = ok(await gw.post(f"/api/v1/auth/partners/{code}/keys"), 201)
+        ok(await gw.put(f"/api/v1/ledger/v1/bank-accounts/{code}", json={"name": "代扣账户", "branch_id": c.branch}))
+
+        agent_of: dict[str, int] = {}  # mandate → agent
+
+        async def issue(agent: int, premium: str) -> bool | None:
+            mandate = f"M-{secrets.token_hex(4)}"
+            answer = await gw.post("/api/v1/ledger/v1/policies", json={
+                "policy_no": f"P-{secrets.token_hex(5)}", "agent_id": agent, "product_code": "LIFE-20",
+                "insurer": "本公司", "premium": premium, "frequency": "annual", "payment_mode": "bank_debit",
+                "mandate_ref": mandate, "issued_on": today.isoformat(),
+                "policyholder": {"kind": "individual", "name": "张三", "external_ref": f"C-{secrets.token_hex(4)}"}})
+            if answer.status_code != 201:
+                return None
+            agent_of[mandate] = agent
+            return True
+
+        await eventually(lambda: issue(agents[0], "100.00"), "the ledger knows the new agents")
+        for n in range(1, 12):
+            assert await issue(agents[n % 3], f"{100 * (n + 1)}.00")
+        batch = ok(await gw.post("/api/v1/ledger/v1/debit-batches", json={
+            "bank_code": code, "due_through": today.isoformat()}), 201)
+        assert batch["instructions"] == 12
+
+        path = f"{bank_path}/batches/{batch['id']}/instructions"
+        listed = ok(await bank.get(path, params={"limit": 100}, headers=signed(key, "GET", path, {"limit": 100})))
+        instructions = sorted(listed["items"], key=lambda i: D(i["amount"]))
+        path = f"{bank_path}/batches/{batch['id']}/acknowledgement"
+        ok(await bank.post(path, headers=signed(key, "POST", path)))
+
+        # Every fourth debit fails; the others succeed with the amount instructed. Six messages of two.
+        results = [{"instruction_id": i["id"], "bank_reference": f"B{n:04d}", "value_date": today.isoformat(),
+                    "amount": i["amount"], "currency": "CNY",
+                    **({"outcome": "failure", "reason_code": "insufficient_funds"} if n % 4 == 3 else
+                       {"outcome": "success", "reason_code": None})} for n, i in enumerate(instructions)]
+        messages = [json_bytes({"results": results[i:i + 2]}) for i in range(0, 12, 2)]
+        path = f"{bank_path}/results"
+
+        async def send(n: int) -> httpx.Response:
+            return await bank.post(path, content=messages[n], headers={
+                **signed(key, "POST", path, body=messages[n]), "content-type": "application/json",
+                "Idempotency-Key": f"results-{batch['id']}-{n}"})
+
+        def dispositions(answer: httpx.Response) -> list[str]:
+            return [x["disposition"] for x in ok(answer)["items"]]
+
+        await system.kill("performance")  # it will have to catch up on the ledger's feed when it is back
+        assert [dispositions(await send(n)) for n in (0, 1)] == [["applied", "applied"], ["applied", "failed"]]
+        # (results 3, 7 and 11 are the failures)
+        async with holding(system, "ledger.bank_result") as blocked:
+            cut_off = asyncio.create_task(send(2))
+            await blocked()
+            await system.kill("ledger")
+            broken_off(await asyncio.wait_for(cut_off, 10), "ledger")
+        unavailable(await send(3), "ledger")
+        unavailable(await gw.get("/api/v1/ledger/v1/journal/trial-balance"), "ledger")
+
+        # The ledger back, the bank sends every message again (signed anew): each result counts once.
+        await system.start("ledger")
+        again = [dispositions(await send(n)) for n in range(6)]
+        assert again == [["duplicate"] * 2] * 2 + [["applied", "applied"], ["applied", "failed"]] * 2
+        assert all(d == ["duplicate"] * 2 for d in [dispositions(await send(n)) for n in range(6)])
+
+        succeeded = {r["instruction_id"] for r in results if r["outcome"] == "success"}
+        expected = {agent: D(0) for agent in agents}
+        for i in instructions:
+            expected[agent_of[i["mandate_ref"]]] += D(i["amount"]) if i["id"] in succeeded else D(0)
+        assert ok(await gw.get("/api/v1/ledger/v1/bank-exceptions"))["items"] == []  # nothing held, no conflict
+        for agent in agents:
+            settled = ok(await gw.get("/api/v1/ledger/v1/receivables", params={
+                "agent_id": agent, "status": "settled", "limit": 100}))["items"]
+            still_open = ok(await gw.get("/api/v1/ledger/v1/receivables", params={
+                "agent_id": agent, "status": "open", "limit": 100}))["items"]
+            assert all(D(r["received"]) == D(r["amount"]) for r in settled)  # received once, not twice
+            assert sum((D(r["received"]) for r in settled), D(0)) == expected[agent]
+            assert all(D(r["received"]) == 0 for r in still_open)
+            assert len(settled) + len(still_open) == 4
+        [bank_account] = ok(await gw.get("/api/v1/ledger/v1/journal/balances", params={
+            "account": "bank", "branch_id": c.branch}))
+        assert D(bank_account["net_debit"]) == sum(expected.values(), D(0)) > 0
+        trial = ok(await gw.get("/api/v1/ledger/v1/journal/trial-balance"))
+        assert trial["balanced"] is True
+        assert all(D(t["debits"]) == D(t["credits"]) for t in trial["totals"].values())
+
+        # Performance, back after the ledger's restart and its own, has each premium as a fact, once.
+        await system.start("performance")
+        period = f"{today.year:04d}-{today.month:02d}"
+        async def caught_up() -> bool | None:
+            for agent, amount in expected.items():
+                month = ok(await gw.get(f"/api/v1/performance/v1/facts/agents/{agent}", params={"period": period}))
+                if sum((D(m["received_premium"]) for m in month), D(0)) != amount:
+                    return None
+            return True
+
+        await eventually(caught_up, "performance's received premium matches the ledger's")
