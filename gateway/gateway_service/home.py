@@ -48,6 +48,7 @@ from svckit.scope import DataScope
 
 log = logging.getLogger("gateway.home")
 RANKING_ROWS = 10  # a phone shows the top ten
+MONTH_PROGRESS_AGENTS = 5000  # performance's most per call: a whole department's subtree, checked for risk
 REVIEW_STATES = {"draft": "draft", "returned": "reviewed", "submitted": "submitted", "approved": "reviewed"}
 Read = TypeVar("Read")
 
@@ -269,7 +270,7 @@ async def supervisor_home(fetch: Fetcher, *, supervisor_id: int, today: date) ->
         fetch.get("activity", "/v1/visit-flags", {"on": today}),
         fetch.get("performance", "/v1/rankings", {"period": period, "by": "agent", "metric": "received_premium",
                                                   "limit": RANKING_ROWS}),
-        fetch.get("performance", "/v1/month-progress", {"period": period}),
+        fetch.get("performance", "/v1/month-progress", {"period": period, "limit": MONTH_PROGRESS_AGENTS}),
         fetch.get("ledger", "/v1/receivables/aging", {"on": today, "group_by": "agent"}),
     )
     parts = {
