@@ -191,6 +191,10 @@ def policies_are_issued(m: Month) -> None:
         if mode == "bank_debit":
             body["mandate_ref"] = f"M-{key}"
         m.policies[key] = ok(m.as_("backoffice").post("ledger/v1/policies", body), 201)
+    # A premium sent as a JSON number with a fraction is refused, naming the field and the rule.
+    sloppy = {**body, "policy_no": "TJ-sloppy", "premium": 3600.5}
+    refused = problem(m.as_("backoffice").post("ledger/v1/policies", sloppy), 422, "validation_failed")
+    assert [e["field"] for e in refused["errors"]] == ["premium"]
     for key, policy in m.policies.items():
         listed = ok(m.admin.get("ledger/v1/receivables", agent_id=policy["agent_id"]))["items"]
         m.receivables[key] = next(r for r in listed if r["policy_id"] == policy["id"])
@@ -343,6 +347,10 @@ def finance_pays_commission(m: Month) -> None:
         assert lines == money(payable["amount"]) == money(statement["net"]), statement
         total_lines += lines
     assert total_lines == sum((money(p["amount"]) for p in ours), Decimal(0))
+    # Nobody has a statement without a payable, or the other way round.
+    with_statement = {agent for agent in m.agents.values()
+                      if finance.get(f"performance/v1/statements/{agent}", period=PERIOD).status_code == 200}
+    assert with_statement == {p["agent_id"] for p in ours}
     # 王芳 30% of 15,600; 张经理 2% of his subordinate group's 4,680 FYC (所辖组管理津贴).
     assert {p["agent_id"]: money(p["amount"]) for p in ours} == {
         m.agents["wang"]: Decimal("4680.00"), m.agents["zhang"]: Decimal("93.60")}
@@ -461,6 +469,15 @@ def the_books_balance(m: Month) -> None:
     assert {k: money(v) for k, v in liu["overdue"].items() if money(v)} == {"1-30": Decimal(5000)}
     assert {k: money(v) for k, v in chen["overdue"].items() if money(v)} == {"1-30": Decimal(1500)}
     assert m.agents["wang"] not in rows  # all of 王芳's premium came in
+    [everyone] = ok(finance.get("ledger/v1/receivables/aging", on=MONTH_END, group_by="all"))["rows"]
+    owed = money(everyone["within_deadline"]) + sum((money(v) for v in everyone["overdue"].values()), Decimal(0))
+    books = {b["account"]: money(b["net_debit"]) for b in ok(finance.get(
+        "ledger/v1/journal/balances", branch_id=m.institutions["branch"]))}
+    assert owed == books["premium_receivable"] == Decimal(26500)  # the aging is the journal's, to the cent
+    # In: 10,000 and 2,000 debited and 88 the bank could not name; out: 4,773.60 commission paid.
+    assert books["bank"] == Decimal("7314.40")
+    assert books["suspense"] == Decimal(-88)
+    assert books["cash"] == Decimal(3600)
 
 
 def test_a_month_in_the_life_of_a_branch(month_database: tuple[str, str], tmp_path: Path) -> None:
