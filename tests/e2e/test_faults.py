@@ -71,7 +71,8 @@ class System:
         await asyncio.to_thread(self.processes.kill, name)
 
     async def start(self, name: str) -> None:
-        await asyncio.to_thread(self.processes.start, name)
+        # From this (the main) thread: a child is signalled to stop when the thread that started it ends.
+        self.processes.start(name)
 
 
 @pytest.fixture(scope="module")
