@@ -143,8 +143,8 @@ def record_feed_poll(consumer: str, source: str, pending: int, pending_since: da
 
 
 def feed_consumer_families(consumer: str, now: float) -> list[GaugeMetricFamily]:
-    events = GaugeMetricFamily("feed_consumer_lag_events", "Events the source had ready beyond this consumer's"
-                               " last page, at its last poll (counted up to 10,000)", labels=["consumer", "source"])
+    events = GaugeMetricFamily("feed_consumer_lag_events", "About how many events the source had written beyond"
+                               " this consumer's last page, at its last poll", labels=["consumer", "source"])
     seconds = GaugeMetricFamily("feed_consumer_lag_seconds", "Age of the oldest source event this consumer has"
                                 " not applied (0 when its last poll found nothing more)", labels=["consumer", "source"])
     poll_age = GaugeMetricFamily("feed_consumer_last_poll_age_seconds", "Seconds since this consumer's last"
