@@ -20,12 +20,15 @@ from activity_service.models import DIRECTORY as ACTIVITY_DIRECTORY
 from activity_service.models import PLATFORM_TABLES as ACTIVITY_TABLES
 from gateway_service.roles import Role
 from gateway_service.testing import GatewayFactory, Login, assert_problem, bearer, closed_port
+from ledger_service.app import create_app as create_ledger
 from ledger_service.models import DIRECTORY as LEDGER_DIRECTORY
 from ledger_service.models import PLATFORM_TABLES as LEDGER_TABLES
+from ledger_service.settings import LedgerSettings
 from performance_service.followers import org_consumer
 from svckit.db import Database
 from svckit.http import ServiceClient
 from svckit.testing.org import org_replica
+from svckit.testing.plugin import StackDatabase
 from svckit.timeutil import BUSINESS_TZ, business_date, utcnow
 
 from .test_data_scope import _account
@@ -299,3 +302,24 @@ async def test_the_home_pages_are_in_the_published_api(gateway: httpx.AsyncClien
     assert part["discriminator"]["mapping"] == {"ok": "#/components/schemas/ReceivablesDue",
                                                 "unavailable": "#/components/schemas/Unavailable"}
     assert "fewest_visits" in doc["components"]["schemas"]["MembersAtRisk"]["description"]
+
+
+async def test_a_service_answering_an_error_is_one_unavailable_part(
+    start_gateway: GatewayFactory, service_transports: dict[str, httpx.AsyncBaseTransport],
+    service_apps: dict[str, FastAPI], internal_secret: str, stack_db: StackDatabase, gateway_db: Database,
+    login: Login,
+) -> None:
+    # A real ledger whose internal-token secret is out of step with the gateway's: it refuses every call.
+    stray = create_ledger(LedgerSettings(database_url=stack_db.dsn("ledger"),
+                                         INTERNAL_TOKEN_SECRET=secrets.token_urlsafe(48)))
+    async with stray.router.lifespan_context(stray), start_gateway(
+            transports={**service_transports, "ledger": httpx.ASGITransport(app=stray)}) as gateway:
+        c = await _company(gateway, gateway_db, login)
+        await (await _replicate(service_apps, internal_secret))()
+        home = await gateway.get("/api/v1/home/agent", headers=c.tokens["a1"])
+    assert home.status_code == 200, home.text
+    body = home.json()
+    assert body["degraded"] == ["receivables_due"]
+    assert body["receivables_due"] == {"status": "unavailable",
+                                       "reason": "the ledger service answered 401 (internal_token_invalid)"}
+    assert body["month_to_date"]["status"] == "ok"
