@@ -139,7 +139,7 @@ async def _known_data(gateway: httpx.AsyncClient, c: Company, today: date) -> di
     admin, a1 = c.tokens["admin"], c.tokens["a1"]
     monday = today - timedelta(days=today.weekday())
     for kind in ("interview", "interview", "closing_visit"):
-        await _log(gateway, a1, kind, min(_at(today, 0), utcnow().isoformat()))
+        await _log(gateway, a1, kind, _at(today, 0))  # the first moment of today
     for weeks_ago in (1, 2):
         await _log(gateway, a1, "interview", _at(monday - timedelta(days=7 * weeks_ago - 2), 10))
     sheet = await _created(await gateway.post("/api/v1/activity/v1/plans", headers=a1, json={
