@@ -50,7 +50,9 @@ async def run(ctx: BenchContext) -> list[Figure]:
             started = time.perf_counter()
             branch = await seed(stack.gateway, password, CONFIG)
             seeded_s = time.perf_counter() - started
+            load_before = os.getloadavg()[0]
             tally = await drive(stack.gateway, branch, CONFIG)
+            load_after = os.getloadavg()[0]  # the machine is shared: how busy it was says how far to trust a run
             stopped = await asyncio.to_thread(stack.stop)
             if stopped != 0:
                 raise RuntimeError(f"the stack stopped with {stopped}:\n{stack.text()[-3000:]}")
@@ -58,7 +60,7 @@ async def run(ctx: BenchContext) -> list[Figure]:
         await drop(ctx.db.admin_dsn, database, schemas=[s.name for s in ALL], role_prefix=prefix)
     print(f"# system: {len(branch.agents)} agents, {len(branch.supervisors)} supervisors, {len(branch.back_office)} "
           f"back office; {CONFIG.concurrency} clients closed-loop for {tally.seconds:.0f} s; "
-          f"seeded in {seeded_s:.0f} s", flush=True)
+          f"seeded in {seeded_s:.0f} s; load average {load_before:.1f} before, {load_after:.1f} after", flush=True)
     print("\n".join(f"#   {line}" for line in tally.report().splitlines()), flush=True)
     return [
         Figure("branch_day_requests_per_s", tally.rate, "1/s"),

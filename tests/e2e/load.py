@@ -18,10 +18,13 @@ report without the rows it must hold) is an error, kept with a sample.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter, deque
@@ -476,3 +479,29 @@ async def drive(gateway: str, branch: Branch, config: LoadConfig) -> Tally:
 
 def missing_kinds(tally: Tally) -> Sequence[str]:
     return [kind for kind in KINDS if not tally.latencies[kind]]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Against a stack already running (`make run`): a new branch (pick a new --seed for each run on
+    the same data: codes and usernames carry it), then its day; exit status 1 on any error."""
+    parser = argparse.ArgumentParser(prog="python -m tests.e2e.load", description=main.__doc__)
+    parser.add_argument("--gateway", default="http://127.0.0.1:8000")
+    parser.add_argument("--admin", default="admin")
+    defaults = LoadConfig()
+    for name in ("agents", "per_group", "back_office", "concurrency", "seconds", "seed"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(getattr(defaults, name)),
+                            default=getattr(defaults, name))
+    args = parser.parse_args(argv)
+    password = os.environ.get("LOAD_ADMIN_PASSWORD")
+    if not password:
+        parser.error("set LOAD_ADMIN_PASSWORD to the administrator's password")
+    config = LoadConfig(agents=args.agents, per_group=args.per_group, back_office=args.back_office,
+                        concurrency=args.concurrency, seconds=args.seconds, seed=args.seed)
+    branch = asyncio.run(seed(args.gateway, password, config, admin=args.admin))
+    tally = asyncio.run(drive(args.gateway, branch, config))
+    print(tally.report())
+    return 1 if tally.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
