@@ -81,9 +81,13 @@ def _problem_answers(doc: Document) -> dict[str, Any]:
     if not {"Problem", "ValidationProblem"} <= schemas.keys():
         return {}
     content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    invalid = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ValidationProblem"}}}
+    # A 422 is a request that failed validation (`errors` names each field) or one a business rule
+    # refused (a plain problem with its `code`, e.g. `invalid_cursor`).
+    invalid = {PROBLEM_MEDIA_TYPE: {"schema": {"anyOf": [{"$ref": "#/components/schemas/ValidationProblem"},
+                                                         {"$ref": "#/components/schemas/Problem"}]}}}
     return {
-        "422": {"description": "Invalid request; `errors` names each field", "content": invalid},
+        "422": {"description": "Invalid request (`errors` names each field), or refused by a business rule",
+                "content": invalid},
         "401": {"description": "Missing, invalid or expired access token", "content": content},
         "503": {"description": "The service cannot be reached (`service_unavailable`)", "content": content},
         "504": {"description": "The service did not answer in time (`service_timeout`)", "content": content},

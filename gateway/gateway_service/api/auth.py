@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from gateway_service import accounts, sessions
 from gateway_service.deps import PrincipalDep
@@ -11,9 +11,10 @@ from gateway_service.state import gateway_of
 from svckit.errors import problem_response
 from svckit.problems import problem_responses
 from svckit.routing import SessionDep, TransactionalRoute
+from svckit.storable import refuse_unstorable_values
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], route_class=TransactionalRoute,
-                   responses=problem_responses(422))
+                   dependencies=[Depends(refuse_unstorable_values)], responses=problem_responses(422))
 
 
 def _read(pair: sessions.TokenPair) -> TokenPairRead:

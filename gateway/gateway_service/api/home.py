@@ -18,7 +18,7 @@ from svckit.problems import problem_responses
 from svckit.scope import DataScope
 from svckit.timeutil import business_date, utcnow
 
-router = APIRouter(prefix="/api/v1/home", tags=["home"], responses=problem_responses(401, 403, 503))
+router = APIRouter(prefix="/api/v1/home", tags=["home"], responses=problem_responses(401, 403, 422, 503))
 
 
 async def _fetcher(request: Request, principal: Principal, *, subtree: bool) -> home.Fetcher:

@@ -19,10 +19,12 @@ from gateway_service.schemas import (
 from gateway_service.state import gateway_of
 from svckit.problems import problem_responses
 from svckit.routing import SessionDep, TransactionalRoute
+from svckit.storable import refuse_unstorable_values
 
 router = APIRouter(
     prefix="/api/v1/auth/partners", tags=["partners"], route_class=TransactionalRoute,
-    dependencies=[Depends(require_admin)], responses=problem_responses(401, 403, 422),
+    dependencies=[Depends(require_admin), Depends(refuse_unstorable_values)],
+    responses=problem_responses(401, 403, 422),
 )
 CodePath = Annotated[str, Path(pattern=PARTNER_CODE_PATTERN, description="The partner's code")]
 

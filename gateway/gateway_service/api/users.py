@@ -13,10 +13,12 @@ from gateway_service.schemas import UserCreate, UserRead, UserUpdate
 from svckit.pagination import Page, PageParams, page_params
 from svckit.problems import problem_responses
 from svckit.routing import SessionDep, TransactionalRoute
+from svckit.storable import refuse_unstorable_values
 
 router = APIRouter(
     prefix="/api/v1/auth/users", tags=["users"], route_class=TransactionalRoute,
-    dependencies=[Depends(require_admin)], responses=problem_responses(401, 403, 422),
+    dependencies=[Depends(require_admin), Depends(refuse_unstorable_values)],
+    responses=problem_responses(401, 403, 422),
 )
 
 

@@ -38,12 +38,17 @@ class ValidationProblem(Problem):
     errors: list[FieldProblem] = Field(description="One entry per invalid field")
 
 
+# A 422 is either a request that failed validation (`errors` names each field and rule) or a
+# well-formed request a business rule refused (a plain problem, e.g. `invalid_cursor`).
+UnprocessableProblem = ValidationProblem | Problem
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error answers (filed under problem+json by `with_problem_media_type`).
 
     Declaring 422 also replaces FastAPI's default validation schema, which is not what we send."""
     return {
-        status: {"model": ValidationProblem if status == 422 else Problem, "description": "Problem details"}
+        status: {"model": UnprocessableProblem if status == 422 else Problem, "description": "Problem details"}
         for status in statuses
     }
 

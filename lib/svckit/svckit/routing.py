@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from svckit.internal_auth import require_caller
 from svckit.kit import kit_of
 from svckit.problems import problem_responses
+from svckit.storable import refuse_unstorable_values
 
 
 class TransactionalRoute(APIRoute):
@@ -53,6 +54,8 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 def service_router(**kwargs: Any) -> APIRouter:
     """A router for a service's API: transactional, and unreachable without a valid internal token."""
-    dependencies = [Depends(require_caller), *kwargs.pop("dependencies", [])]
+    # After authentication, before the endpoint's own dependencies and any query: a value the
+    # database cannot store is the caller's 422, not our 500.
+    dependencies = [Depends(require_caller), Depends(refuse_unstorable_values), *kwargs.pop("dependencies", [])]
     responses = {**problem_responses(401, 422), **kwargs.pop("responses", {})}
     return APIRouter(route_class=TransactionalRoute, dependencies=dependencies, responses=responses, **kwargs)

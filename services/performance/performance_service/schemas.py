@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# A month of the years 1900-2999: the year 0 is no date, and month arithmetic near 9999 overflows.
+PERIOD = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+MONTH_OR_YEAR = r"^(19|2[0-9])[0-9]{2}(-(0[1-9]|1[0-2]))?$"
 
 
 class Schema(BaseModel):
@@ -203,7 +205,7 @@ class Scores(Schema):
 class AssessmentCreate(Schema):
     agent_id: int
     kind: Literal["monthly", "annual", "promotion", "maintenance"]
-    period: str = Field(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$", description="YYYY-MM, or YYYY for annual")
+    period: str = Field(pattern=MONTH_OR_YEAR, description="YYYY-MM, or YYYY for annual")
 
 
 class Evaluation(Schema):

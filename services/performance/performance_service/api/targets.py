@@ -10,7 +10,7 @@ from sqlalchemy import select
 from performance_service import targets
 from performance_service.api.deps import RuleMakers, ScopeDep, actor_of
 from performance_service.models import DIRECTORY, Target
-from performance_service.schemas import AchievementRead, TargetCreate, TargetRead
+from performance_service.schemas import MONTH_OR_YEAR, AchievementRead, TargetCreate, TargetRead
 from svckit import directory
 from svckit.errors import NotFound
 from svckit.internal_auth import CallerDep
@@ -71,7 +71,7 @@ async def read_target(target_id: int, session: SessionDep, scope: ScopeDep) -> d
 
 @router.get("/{target_id}/achievement", response_model=AchievementRead)
 async def achievement(target_id: int, session: SessionDep, scope: ScopeDep,
-                      period: Annotated[str, Query(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$")]) -> dict[str, Any]:
+                      period: Annotated[str, Query(pattern=MONTH_OR_YEAR)]) -> dict[str, Any]:
     """What the team achieved against the target in a month or the year."""
     target = await targets.get(session, target_id)
     await _institution_visible(session, scope, target.institution_id, "target", target_id)

@@ -1,0 +1,47 @@
+"""Users, logins and a small company made through the gateway's public API, as an attacker would meet them."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+# The stack's first administrator (the runner bootstraps it from the environment).
+ADMIN_USERNAME = "attack-admin"
+ADMIN_PASSWORD = "attack-" + secrets.token_urlsafe(18)
+
+
+def login(client: httpx.Client, username: str, password: str) -> dict[str, str]:
+    """Log in; returns the Authorization header of the new session."""
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def admin_login(client: httpx.Client) -> dict[str, str]:
+    return login(client, ADMIN_USERNAME, ADMIN_PASSWORD)
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    password: str
+    headers: dict[str, str]
+
+
+def new_user(client: httpx.Client, admin: dict[str, str], *roles: str, institutions: tuple[int, ...] = ()) -> User:
+    """A user made by the administrator through /api/v1/auth/users, logged in."""
+    username, password = f"u-{secrets.token_hex(5)}", secrets.token_urlsafe(16)
+    created = client.post("/api/v1/auth/users", headers=admin, json={
+        "username": username, "password": password, "roles": list(roles), "institution_ids": list(institutions)})
+    assert created.status_code == 201, created.text
+    return User(str(created.json()["id"]), username, password, login(client, username, password))
+
+
+def created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body

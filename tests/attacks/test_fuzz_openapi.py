@@ -1,0 +1,94 @@
+"""Schemathesis over the merged OpenAPI document, against the real gateway and services: whatever
+the document allows (and what it forbids), no answer is a 5xx and every answer matches its schema.
+
+Bounded and reproducible: a few examples per operation and generation mode, derandomized, with
+no example database written to the repository. Failures are collected over every operation and
+reported together, each with the curl command that reproduces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import APIOperation, Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+
+from tests.attacks.people import admin_login, login, new_user
+from tests.e2e.stack import RunningStack
+
+EXAMPLES_PER_OPERATION = 6
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+# Logging out would end the session the fuzzer is using; logout is attacked in test_tokens.py.
+NOT_FUZZED = {("POST", "/api/v1/auth/logout")}
+
+
+def _trial(stack: RunningStack, session: requests.Session, headers: dict[str, str], label: str,
+           failures: list[str]) -> Callable[[Case], None]:
+    """One generated call and its checks; a failure is recorded (once per kind), not raised, so every
+    operation is tried and no time goes into shrinking."""
+    seen: set[str] = set()
+
+    def trial(case: Case) -> None:
+        response = case.call(base_url=stack.gateway, session=session, headers=headers, timeout=30)
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (AssertionError, FailureGroup) as found:
+            for failure in found.exceptions if isinstance(found, FailureGroup) else [found]:
+                kind = f"{type(failure).__name__}: {getattr(failure, 'title', '')} {response.status_code}"
+                if kind not in seen:
+                    seen.add(kind)
+                    failures.append(f"{label} {response.status_code}: {failure}\n"
+                                    f"  {case.as_curl_command(base_url=stack.gateway)}")
+
+    return trial
+
+
+def _examples(operation: APIOperation, mode: GenerationMode) -> Callable[[Callable[[Case], None]], Callable[[], None]]:
+    def run(trial: Callable[[Case], None]) -> Callable[[], None]:
+        return settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
+                        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))(
+            given(case=operation.as_strategy(generation_mode=mode))(trial))
+
+    return run
+
+
+def _fuzz(stack: RunningStack, authenticate: Callable[[], dict[str, str]]) -> list[str]:
+    schema = schemathesis.openapi.from_url(f"{stack.gateway}/openapi.json")
+    assert schema.raw_schema.get("x-unavailable-services") == [], "every service must be in the document"
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 100
+    with requests.Session() as session:
+        for operation in operations:
+            if (operation.method.upper(), operation.path) in NOT_FUZZED:
+                continue
+            headers = authenticate()  # a fresh session each time: nothing one operation does can lock out the next
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                try:
+                    _examples(operation, mode)(_trial(stack, session, headers, f"{operation.label} [{mode.value}]",
+                                                      failures))()
+                except Unsatisfiable:
+                    # An operation without parameters or body has no invalid form; its valid one ran above.
+                    assert mode is GenerationMode.NEGATIVE, operation.label
+    return failures
+
+
+@pytest.mark.parametrize("role", ["admin", "agent"])
+def test_no_operation_answers_a_server_error_or_breaks_its_schema(stack: RunningStack, role: str) -> None:
+    with httpx.Client(base_url=stack.gateway, timeout=30) as client:
+        admin = admin_login(client)
+        user = None if role == "admin" else new_user(client, admin, "agent")
+
+        def authenticate() -> dict[str, str]:
+            return admin_login(client) if user is None else login(client, user.username, user.password)
+
+        failures = _fuzz(stack, authenticate)
+    assert not failures, f"{len(failures)} failure(s):\n\n" + "\n\n".join(failures)
