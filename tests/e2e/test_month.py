@@ -42,9 +42,9 @@ def month_database(pg_admin_dsn: str) -> Iterator[tuple[str, str]]:
     asyncio.run(drop(pg_admin_dsn, name, schemas=[s.name for s in ALL], role_prefix=prefix))
 
 
-# 1. ------------------------------------------------------------------------------------------------
+# 1. -----------------------------------------------------------------------------------------------
 def the_branch_opens(m: Month) -> None:
-    """HQ → 天津分公司 → 汉沽营销服务部, with two departments 业务一部 and 业务二部."""
+    """HQ → 天津分公司 → 汉沽营销服务部, with its department 业务一部."""
     a = m.admin
     hq = ok(a.post("org/v1/institutions", {"kind": "hq", "tier": 1, "code": "HQ", "name": "总公司",
                                            "opened_on": "2020-01-01"}), 201)
@@ -56,16 +56,16 @@ def the_branch_opens(m: Month) -> None:
     m.institutions.update(hq=hq["id"], branch=branch["id"], office=office["id"])
     tree = ok(a.get(f"org/v1/institutions/{hq['id']}/tree"))
     assert [i["kind"] for i in tree] == ["hq", "branch", "service_office"]
-    for key in ("one", "two"):
-        team = ok(a.post("org/v1/teams", {"institution_id": office["id"], "valid_from": "2026-01-01"}), 201)
-        m.teams[key] = team["id"]
+    # 业务一部 was there before the system (recorded by the administrator, as a migration would).
+    m.teams["one"] = ok(a.post("org/v1/teams", {"institution_id": office["id"], "valid_from": "2020-01-01"}), 201)["id"]
     assert ok(a.get(f"org/v1/teams/{m.teams['one']}"))["name"] == "天津分公司汉沽营销服务部业务一部"
-    assert ok(a.get(f"org/v1/teams/{m.teams['two']}"))["name"] == "天津分公司汉沽营销服务部业务二部"
 
 
-# 2. ------------------------------------------------------------------------------------------------
-STAFF = {"backoffice": ["back_office"], "cashier": ["finance"], "finance": ["finance"],
-         "marketing": ["marketing_management"]}
+# 2. -----------------------------------------------------------------------------------------------
+# username → (gateway role, the institution whose data they see)
+STAFF = {"backoffice": ("back_office", "office"), "cashier": ("finance", "branch"), "finance": ("finance", "branch"),
+         "marketing": ("marketing_management", "branch"), "gmoffice": ("gm_office", "branch"),
+         "hqmarketing": ("marketing_management", "hq")}
 # username → (name, rank, supervisor, team, gateway roles, nurturer); 业务一部 sells, 业务二部 grows new teams.
 AGENTS: dict[str, tuple[str, str, str | None, str, list[str], str | None]] = {
     "zhang": ("张经理", "department_manager", None, "one", ["supervisor"], None),
@@ -86,11 +86,25 @@ def people_join(m: Month) -> None:
     """Accounts for staff and agents, the agents hired in org under their accounts, the partner bank
     given a key, and finance naming the bank's collection account for the branch."""
     branch = m.institutions["branch"]
-    for username, roles in STAFF.items():
-        user = ok(m.admin.post("auth/users", {"username": username, "password": m.password, "roles": roles,
-                                              "institution_ids": [branch]}), 201)
+    for username, (role, institution) in STAFF.items():
+        user = ok(m.admin.post("auth/users", {"username": username, "password": m.password, "roles": [role],
+                                              "institution_ids": [m.institutions[institution]]}), 201)
         m.users[username] = user["id"]
-    for username, (name, rank, boss, team, roles, nurturer) in AGENTS.items():
+    hire(m, "one")
+    assert ok(m.as_("wang").get("org/v1/scope"))["agent_id"] == m.agents["wang"]
+
+    ok(m.admin.post("auth/partners", {"code": "icbc-tj", "name": "工商银行天津分行"}), 201)
+    key = ok(m.admin.post("auth/partners/icbc-tj/keys"), 201)
+    m.bank = Bank(m.gateway, "icbc-tj", key["key_id"], key["secret"])
+    ok(m.as_("finance").put("ledger/v1/bank-accounts/icbc-tj", {"name": "工商银行代扣账户", "branch_id": branch}))
+
+
+
+def hire(m: Month, team: str) -> None:
+    """An account for each agent of `team`, and the agent hired in org under it."""
+    for username, (name, rank, boss, their_team, roles, nurturer) in AGENTS.items():
+        if their_team != team:
+            continue
         user = ok(m.admin.post("auth/users", {"username": username, "password": m.password, "roles": roles}), 201)
         m.users[username] = user["id"]
         agent = ok(m.admin.post("org/v1/agents", {
@@ -99,15 +113,34 @@ def people_join(m: Month) -> None:
             "supervisor_id": m.agents[boss] if boss else None, "rank_code": rank, "user_id": user["id"],
             "nurturer_id": m.agents[nurturer] if nurturer else None}), 201)
         m.agents[username] = agent["id"]
-    assert ok(m.as_("wang").get("org/v1/scope"))["agent_id"] == m.agents["wang"]
 
-    ok(m.admin.post("auth/partners", {"code": "icbc-tj", "name": "工商银行天津分行"}), 201)
-    key = ok(m.admin.post("auth/partners/icbc-tj/keys"), 201)
-    m.bank = Bank(m.gateway, "icbc-tj", key["key_id"], key["secret"])
-    ok(m.as_("finance").put("ledger/v1/bank-accounts/icbc-tj", {"name": "工商银行代扣账户", "branch_id": branch}))
+
+# 3. -----------------------------------------------------------------------------------------------
+def a_second_department_is_approved(m: Month) -> None:
+    """业务二部 comes into existence the only way the company recognises: the office's back office applies,
+    the branch's marketing management reviews, the branch GM office approves, HQ's marketing management
+    approves, and the change executes on its date. Its people are hired into it."""
+    applied = ok(m.as_("backoffice").post("org/v1/team-changes", {
+        "kind": "create", "institution_id": m.institutions["office"], "effective_on": "2026-01-01",
+        "reason": "2025年度考核：业务一部规模过大", "annual_premium_plan": {"amount": "4000000.00", "currency": "CNY"},
+        "planned_headcount": 6}), 201)
+    path = f"org/v1/team-changes/{applied['id']}/decisions"
+    # The branch GM office cannot decide before marketing management has reviewed.
+    problem(m.as_("gmoffice").post(path, {"step": "branch_gm_office", "decision": "approve"}), 409,
+            "step_not_current")
+    steps = (("marketing", "branch_marketing_management", "计划可信"), ("gmoffice", "branch_gm_office", "同意"),
+             ("hqmarketing", "hq_marketing_management", "确认"))
+    for who, step, comment in steps:
+        decided = ok(m.as_(who).post(path, {"step": step, "decision": "approve", "comment": comment}))
+    assert (decided["status"], decided["closed_by"]) == ("executed", "hqmarketing")
+    assert [st["decision"]["actor"] for st in decided["steps"]] == ["backoffice", "marketing", "gmoffice",
+                                                                     "hqmarketing"]
+    m.teams["two"] = decided["result"]["team_id"]
+    assert ok(m.admin.get(f"org/v1/teams/{m.teams['two']}"))["name"] == "天津分公司汉沽营销服务部业务二部"
+    hire(m, "two")
 
     # Every service keeps its own copy of the organisation from org's change feed: wait until the
-    # ledger, performance and activity all know the last agent hired.
+    # ledger and performance know the last agent hired (activity is waited for where it is used).
     last = m.agents["feng"]
     eventually("performance knows the agents", lambda: (
         True if m.admin.get(f"performance/v1/facts/agents/{last}", period=PERIOD).status_code == 200 else None))
@@ -116,7 +149,7 @@ def people_join(m: Month) -> None:
                             agent_id=last).status_code == 200 else None))
 
 
-# 3. ------------------------------------------------------------------------------------------------
+# 4. -----------------------------------------------------------------------------------------------
 def at(day: date, hour: int, minute: int = 0) -> str:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BUSINESS_TZ).isoformat()
 
@@ -167,7 +200,7 @@ def _created(response: httpx.Response) -> dict[str, Any] | None:
     return dict(ok(response, 201))
 
 
-# 4. ------------------------------------------------------------------------------------------------
+# 5. -----------------------------------------------------------------------------------------------
 # key → (agent, policyholder kind, premium, payment mode, issued on)
 POLICIES = {
     "wang_cash": ("wang", "individual", "3600.00", "cash", "2026-09-28"),
@@ -209,7 +242,7 @@ def policies_are_issued(m: Month) -> None:
     assert m.receivables["chen_cash"]["deadline_on"] == "2026-10-22"
 
 
-# 5. ------------------------------------------------------------------------------------------------
+# 6. -----------------------------------------------------------------------------------------------
 def the_bank_debits(m: Month) -> None:
     """Finance sends a batch; the bank fetches it and answers through the partner API: successes, a
     failure, a message sent twice, a result that comes after the day's file which already had it,
@@ -261,7 +294,7 @@ def the_bank_debits(m: Month) -> None:
         assert ok(finance.get(f"ledger/v1/receivables/{m.receivables[key]['id']}"))["status"] == status, key
 
 
-# 6. ------------------------------------------------------------------------------------------------
+# 7. -----------------------------------------------------------------------------------------------
 def the_cashier_confirms_cash(m: Month) -> None:
     """王芳 records the cash her customer handed over on 9 October in her business ledger; the cashier
     confirms it, once; only then is it posted."""
@@ -281,7 +314,7 @@ def the_cashier_confirms_cash(m: Month) -> None:
     assert ok(m.admin.get(f"ledger/v1/receivables/{due['id']}"))["status"] == "settled"
 
 
-# 7. ------------------------------------------------------------------------------------------------
+# 8. -----------------------------------------------------------------------------------------------
 def the_month_is_settled(m: Month) -> None:
     """Marketing puts this year's basic law in force from October (a promotion now takes 2 policies in
     the month); once performance has caught up with the ledger's feed, finance settles October."""
@@ -316,7 +349,7 @@ def the_month_is_settled(m: Month) -> None:
     m.settlement = run
 
 
-# 8. ------------------------------------------------------------------------------------------------
+# 9. -----------------------------------------------------------------------------------------------
 def agents_read_their_statements(m: Month) -> None:
     """Each agent reads their own statement, line by line with its rule and arithmetic; another agent's
     is not theirs to see."""
@@ -327,12 +360,14 @@ def agents_read_their_statements(m: Month) -> None:
     assert all(line["rule"] and line["arithmetic"] for line in wang["lines"])
     zhang = ok(m.as_("zhang").get(f"performance/v1/statements/{m.agents['zhang']}", period=PERIOD))
     assert zhang["lines"], zhang
-    for reader, other in (("wang", "zhang"), ("liu", "wang"), ("zhou", "wang")):
+    # Her supervisor sees the statements of his line; 赵部长 of the other department does not.
+    assert ok(m.as_("lijun").get(f"performance/v1/statements/{m.agents['wang']}", period=PERIOD))["net"] == wang["net"]
+    for reader, other in (("wang", "zhang"), ("liu", "wang"), ("zhou", "wang"), ("zhao", "wang")):
         problem(m.as_(reader).get(f"performance/v1/statements/{m.agents[other]}", period=PERIOD), 404,
                 "statement_not_found")
 
 
-# 9. ------------------------------------------------------------------------------------------------
+# 10. ----------------------------------------------------------------------------------------------
 def finance_pays_commission(m: Month) -> None:
     """The settlement posted one payable per agent owed money; every statement adds up to its payable;
     finance pays each once."""
@@ -367,7 +402,7 @@ def finance_pays_commission(m: Month) -> None:
     assert money(after[0]["net_debit"]) == 0
 
 
-# 10. -----------------------------------------------------------------------------------------------
+# 11. ----------------------------------------------------------------------------------------------
 def wang_is_promoted(m: Month) -> None:
     """A promotion assessment of 王芳 for October: self, supervisor, consolidation, feedback; its
     proposal goes to org, and her rank changes from 1 November."""
@@ -388,7 +423,7 @@ def wang_is_promoted(m: Month) -> None:
     assert ok(m.admin.get(agent, on="2026-11-01"))["position"]["rank_code"] == "probationary_supervisor"
 
 
-# 11. -----------------------------------------------------------------------------------------------
+# 12. ----------------------------------------------------------------------------------------------
 def teams_split_under_both_fission_styles(m: Month) -> None:
     """孙主任, nurtured by 赵部长, reaches his rank on 8 October under the seeded Ping An/PICC policy:
     the team separates and counts back for promotion and maintenance. From 16 October the China Life
@@ -401,9 +436,10 @@ def teams_split_under_both_fission_styles(m: Month) -> None:
     def chain(agent: int, on: str) -> list[int]:
         return [link["agent_id"] for link in ok(a.get(f"org/v1/agents/{agent}/chain", on=on))]
 
-    def count_back(nurturer: int, assessment: str) -> list[tuple[int, str, bool, str]]:
-        answer = ok(a.get(f"org/v1/agents/{nurturer}/count-back", period_start="2026-11-01",
-                          period_end="2027-04-30", assessment=assessment))
+    def count_back(nurturer: int, assessment: str, start: str = "2026-11-01",
+                   end: str = "2027-04-30") -> list[tuple[int, str, bool, str]]:
+        answer = ok(a.get(f"org/v1/agents/{nurturer}/count-back", period_start=start, period_end=end,
+                          assessment=assessment))
         return [(x["team_head_id"], x["reason"], x["separated"], x["share"]) for x in answer]
 
     assert ok(a.get("org/v1/fission-policy", on="2026-10-08"))["style"] == "ping_an_picc"
@@ -426,9 +462,18 @@ def teams_split_under_both_fission_styles(m: Month) -> None:
     assert count_back(zhao, "maintenance") == [(sun, "first_periods", True, "1.0000")]
     assert count_back(wu, "promotion") == []  # 只有维持考核回算，晋升不回算
     assert count_back(wu, "maintenance") == [(zheng, "first_periods", False, "1.0000")]
+    # A year on, past the first two 6-month periods: Ping An/PICC counts nothing back any more; China
+    # Life's 2-year peer-level protection 平级保护期 still does.
+    assert count_back(zhao, "maintenance", "2027-11-01", "2028-04-30") == []
+    assert count_back(wu, "maintenance", "2027-11-01", "2028-04-30") == [(zheng, "protection_period", False, "1.0000")]
+    # 分离不回归: under China Life a team never returns.
+    [kept] = ok(a.get(f"org/v1/agents/{wu}/count-back", period_start="2026-11-01", period_end="2027-04-30",
+                      assessment="maintenance"))
+    problem(a.post(f"org/v1/separations/{kept['separation_id']}/return", {"effective_on": "2026-11-02"}), 409,
+            "return_not_allowed")
 
 
-# 12. -----------------------------------------------------------------------------------------------
+# 13. ----------------------------------------------------------------------------------------------
 def chen_leaves_and_hands_over(m: Month) -> None:
     """陈静 leaves on 30 October; her supervisor hands her customers to 刘强, who can now read their
     contact data, and she no longer can."""
@@ -447,11 +492,17 @@ def chen_leaves_and_hands_over(m: Month) -> None:
     assert sorted(t["customer_id"] for t in moved) == mine
     contact = ok(m.as_("liu").get(f"activity/v1/customers/{m.customers['chen_1']}/contact"))
     assert (contact["contact"]["name"], contact["owner_agent_id"]) == ("钱女士", liu)
+    # Her open premium is an orphan policy 孤儿单: back office hands it to 刘强 as well.
+    orphan = m.policies["chen_cash"]
+    reassigned = ok(m.as_("backoffice").post(f"ledger/v1/policies/{orphan['id']}/reassignment", {
+        "agent_id": liu, "effective_on": "2026-10-30", "reason": "原业务员离职"}))
+    assert reassigned["agent_id"] == liu
+    assert ok(m.admin.get(f"ledger/v1/receivables/{m.receivables['chen_cash']['id']}"))["agent_id"] == liu
     # She is no longer anyone's agent: her former customers do not exist for her.
     problem(m.as_("chen").get(f"activity/v1/customers/{m.customers['chen_1']}/contact"), 404, "customer_not_found")
 
 
-# 13. -----------------------------------------------------------------------------------------------
+# 14. ----------------------------------------------------------------------------------------------
 def the_books_balance(m: Month) -> None:
     """The journal balances; the receivables left at the end of October age as they should."""
     finance = m.as_("finance")
@@ -463,12 +514,12 @@ def the_books_balance(m: Month) -> None:
             assert money(totals["debits"]) == money(totals["credits"]), trial["totals"]
     aging = ok(finance.get("ledger/v1/receivables/aging", on=MONTH_END, group_by="agent"))
     rows = {row["group_id"]: row for row in aging["rows"]}
-    liu, chen = rows[m.agents["liu"]], rows[m.agents["chen"]]
-    # 刘强: the failed debit (5,000, overdue since 19 October) and the company's 20,000 (due by 17 November).
-    assert (money(liu["within_deadline"]), liu["receivables"]) == (Decimal(20000), 2)
-    assert {k: money(v) for k, v in liu["overdue"].items() if money(v)} == {"1-30": Decimal(5000)}
-    assert {k: money(v) for k, v in chen["overdue"].items() if money(v)} == {"1-30": Decimal(1500)}
-    assert m.agents["wang"] not in rows  # all of 王芳's premium came in
+    liu = rows[m.agents["liu"]]
+    # 刘强: the failed debit (5,000, overdue since 19 October), 陈静's orphan premium (1,500, overdue since
+    # 22 October) and the company's 20,000 (due by 17 November).
+    assert (money(liu["within_deadline"]), liu["receivables"]) == (Decimal(20000), 3)
+    assert {k: money(v) for k, v in liu["overdue"].items() if money(v)} == {"1-30": Decimal(6500)}
+    assert set(rows) == {m.agents["liu"]}  # all of 王芳's premium came in; 陈静 owes nothing any more
     [everyone] = ok(finance.get("ledger/v1/receivables/aging", on=MONTH_END, group_by="all"))["rows"]
     owed = money(everyone["within_deadline"]) + sum((money(v) for v in everyone["overdue"].values()), Decimal(0))
     books = {b["account"]: money(b["net_debit"]) for b in ok(finance.get(
@@ -499,6 +550,7 @@ def play(m: Month) -> None:
         chapter(m)
 
 
-CHAPTERS = (the_branch_opens, people_join, agents_work_from_their_phones, policies_are_issued, the_bank_debits,
-            the_cashier_confirms_cash, the_month_is_settled, agents_read_their_statements, finance_pays_commission,
-            wang_is_promoted, teams_split_under_both_fission_styles, chen_leaves_and_hands_over, the_books_balance)
+CHAPTERS = (the_branch_opens, people_join, a_second_department_is_approved, agents_work_from_their_phones,
+            policies_are_issued, the_bank_debits, the_cashier_confirms_cash, the_month_is_settled,
+            agents_read_their_statements, finance_pays_commission, wang_is_promoted,
+            teams_split_under_both_fission_styles, chen_leaves_and_hands_over, the_books_balance)
