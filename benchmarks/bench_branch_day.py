@@ -38,6 +38,16 @@ CONFIG = LoadConfig(
 LOG_LEVEL = os.environ.get("BENCH_SYSTEM_LOG_LEVEL", "WARNING")
 
 
+def service_cpu_s(runner_pid: int) -> dict[str, float]:
+    """CPU seconds each process started by the stack runner has used so far, by service (from /proc)."""
+    used: dict[str, float] = {}
+    for pid in Path(f"/proc/{runner_pid}/task/{runner_pid}/children").read_text().split():
+        app = next(arg for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if b":create_app" in arg)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[app.decode().split("_service")[0]] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 async def run(ctx: BenchContext) -> list[Figure]:
     database, prefix = f"branch_day_{secrets.token_hex(4)}", f"b{secrets.token_hex(3)}_"
     password = secrets.token_urlsafe(18)
@@ -50,9 +60,11 @@ async def run(ctx: BenchContext) -> list[Figure]:
             started = time.perf_counter()
             branch = await seed(stack.gateway, password, CONFIG)
             seeded_s = time.perf_counter() - started
-            load_before = os.getloadavg()[0]
+            load_before, cpu_before = os.getloadavg()[0], service_cpu_s(stack.process.pid)
             tally = await drive(stack.gateway, branch, CONFIG)
-            load_after = os.getloadavg()[0]  # the machine is shared: how busy it was says how far to trust a run
+            # The machine is shared: how busy it was says how far to trust a run; each process's CPU
+            # time says where a request's time goes.
+            load_after, cpu_after = os.getloadavg()[0], service_cpu_s(stack.process.pid)
             stopped = await asyncio.to_thread(stack.stop)
             if stopped != 0:
                 raise RuntimeError(f"the stack stopped with {stopped}:\n{stack.text()[-3000:]}")
@@ -62,6 +74,8 @@ async def run(ctx: BenchContext) -> list[Figure]:
           f"back office; {CONFIG.concurrency} clients closed-loop for {tally.seconds:.0f} s; "
           f"seeded in {seeded_s:.0f} s; load average {load_before:.1f} before, {load_after:.1f} after", flush=True)
     print("\n".join(f"#   {line}" for line in tally.report().splitlines()), flush=True)
+    per_request = {name: (cpu_after[name] - cpu_before[name]) * 1000 / tally.requests for name in cpu_after}
+    print("# CPU per request: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in per_request.items()), flush=True)
     return [
         Figure("branch_day_requests_per_s", tally.rate, "1/s"),
         Figure("branch_day_p50_ms", tally.percentile(50), "ms"),
