@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from sqlalchemy.engine import make_url
 from svckit.ops.pgserver import embedded_server
 from svckit.ops.provision import libpq_url, provision, render
 from svckit.ops.services import ALL, by_name, repo_root
+from svckit.testing.metrics import sample
 
 from .stack import RunningStack, free_port, running_stack
 
@@ -124,14 +124,6 @@ def scrape(url: str, token: str = SCRAPE_TOKEN) -> str:
     response = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return response.text
-
-
-def sample(exposition: str, name: str, **labels: str) -> float | None:
-    for line in exposition.splitlines():
-        match = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)", line)
-        if match and match.group(1) == name and dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or "")) == labels:
-            return float(match.group(3))
-    return None
 
 
 def test_one_request_id_is_in_the_json_logs_of_the_gateway_and_the_service_that_served_it(

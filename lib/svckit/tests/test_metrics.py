@@ -2,7 +2,6 @@
 batch durations, and who may scrape (internal scrapers only)."""
 
 import asyncio
-import re
 import secrets
 from collections.abc import AsyncIterator
 
@@ -21,6 +20,7 @@ from svckit.outbox import FeedEvent, FeedPage, NewEvent, append_event, append_ev
 from svckit.platform_tables import PlatformTables
 from svckit.settings import ServiceSettings
 from svckit.testing.asgi import internal_headers, running
+from svckit.testing.metrics import sample as metric_sample
 from svckit.testing.plugin import StackDatabase
 
 from .conftest import kit_app
@@ -61,14 +61,7 @@ async def scrape(client: httpx.AsyncClient) -> str:
 
 def sample(exposition: str, name: str, **labels: str) -> float:
     """The value of one sample; 0 when the series does not exist yet."""
-    for line in exposition.splitlines():
-        match = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)", line)
-        if not match or match.group(1) != name:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
-        if found == labels:
-            return float(match.group(3))
-    return 0.0
+    return metric_sample(exposition, name, **labels) or 0.0
 
 
 async def test_requests_are_timed_by_route_template_never_by_raw_path(client: httpx.AsyncClient) -> None:
