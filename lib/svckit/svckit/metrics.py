@@ -50,6 +50,8 @@ from svckit.kit import kit_of
 from svckit.platform_tables import PlatformTables
 
 MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if MULTIPROCESS_DIR:  # e.g. a folder under a pod's /tmp volume, made on first start
+    os.makedirs(MULTIPROCESS_DIR, exist_ok=True)
 
 # Our hot paths answer in one to a few milliseconds: the default buckets start too coarse for them.
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
