@@ -163,12 +163,14 @@ def day_531(day: date) -> list[dict[str, Any]]:
 
 def agents_work_from_their_phones(m: Month) -> None:
     """Customers registered on the visit; a day of 5-3-1 synced as one offline batch; the resend of the
-    same batch (the phone never heard the answer) changes nothing."""
+    same batch (the phone never heard the answer) changes nothing; performance counts the day for KPI."""
     def register(username: str, name: str, phone: str, grade: str) -> int:
         body = {"name": name, "company": "汉沽渔业合作社", "phone": phone, "intent": 4, "grade": grade,
                 "client_id": str(uuid.uuid4()), "channel": "sme", "territory": "HG-01"}
         registered = eventually(f"activity knows {username}", lambda: _created(
             m.as_(username).post("activity/v1/customers", body)))
+        # The phone, offline when the answer came, sends the form again: the same customer, not a second.
+        assert ok(m.as_(username).post("activity/v1/customers", body))["id"] == registered["id"]
         return int(registered["id"])
 
     m.customers["wang_1"] = register("wang", "赵总", "13900000001", "A")
@@ -187,6 +189,14 @@ def agents_work_from_their_phones(m: Month) -> None:
                                                                            "to": yesterday.isoformat()}))
     assert day["counts"] == {"phone_appointment": 5, "interview": 3, "closing_visit": 1, "new_customer_visit": 1}
     assert day["visits"] == 5
+    assert [c["id"] for c in ok(wang.get("activity/v1/customers/mine"))["items"]] == [m.customers["wang_1"]]
+
+    def counted() -> dict[str, Any] | None:  # performance learns the day from activity's change feed
+        month = ok(m.admin.get(f"performance/v1/facts/agents/{m.agents['wang']}/activity", period=f"{yesterday:%Y-%m}"))
+        return month if month["visits"] == 5 else None
+
+    kpi = eventually("performance counts 王芳's day for KPI", counted)
+    assert (kpi["active_days"], kpi["counts"]) == (1, day["counts"])
     # The supervisor sees the grade of a member's customer, never who it is.
     seen = ok(m.as_("lijun").get(f"activity/v1/customers/{m.customers['wang_1']}"))
     assert seen["grade"] == "A"
