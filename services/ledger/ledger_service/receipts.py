@@ -16,6 +16,7 @@ from ledger_service.models import PLATFORM_TABLES, Receipt, Receivable
 from ledger_service.postings import Line
 from svckit.errors import Conflict, Forbidden, NotFound
 from svckit.outbox import append_event
+from svckit.timeutil import business_date
 
 CASH_ACCOUNTS = {"cash": "cash", "cheque": "bank", "transfer": "bank", "pos": "bank"}
 
@@ -83,8 +84,9 @@ async def confirm(session: AsyncSession, receipt_id: int, *, actor: str, note: s
     _payable(due, receipt.amount, receipt.currency)
     dims = {"agent_id": due.agent_id, "policy_id": due.policy_id, "customer_id": due.customer_id,
             "receivable_id": due.id}
+    handed_over_on = business_date(receipt.handed_over_at)  # the Tianjin day, not the UTC one
     posted = await journal.post(
-        session, branch_id=receipt.branch_id, kind="receipt", effective_on=receipt.handed_over_at.date(), actor=actor,
+        session, branch_id=receipt.branch_id, kind="receipt", effective_on=handed_over_on, actor=actor,
         description=f"receipt {receipt.id} confirmed ({receipt.method})", source=f"receipt:{receipt.id}", lines=[
             Line(CASH_ACCOUNTS[receipt.method], "debit", receipt.amount, receipt.currency, **dims),
             Line("premium_receivable", "credit", receipt.amount, receipt.currency, **dims)])
@@ -94,7 +96,7 @@ async def confirm(session: AsyncSession, receipt_id: int, *, actor: str, note: s
     await _decide(session, receipt_id, "confirmed", actor, note, posted.entry_id)
     await receivables.settle_part(session, due, receipt.amount)
     await premium_received(session, due, receipt.amount, via="receipt", reference=str(receipt.id),
-                           entry_id=posted.entry_id, received_on=receipt.handed_over_at.date())
+                           entry_id=posted.entry_id, received_on=handed_over_on)
     await session.refresh(receipt)
     return receipt
 
