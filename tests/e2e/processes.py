@@ -54,6 +54,13 @@ class Processes:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 
+    def freeze(self, name: str) -> None:
+        """SIGSTOP: the process keeps its port and connections but answers nothing (a hung service)."""
+        self.running[name].send_signal(signal.SIGSTOP)
+
+    def thaw(self, name: str) -> None:
+        self.running[name].send_signal(signal.SIGCONT)
+
     def spawn(self, name: str) -> None:
         """`make run`'s command and environment for `name` (svckit.ops.stack), its output to a log file."""
         spec = by_name(name)

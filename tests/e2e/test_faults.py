@@ -44,6 +44,7 @@ from .processes import Processes, running_processes
 pytestmark = pytest.mark.e2e
 D = Decimal
 T = TypeVar("T")
+UPSTREAM_TIMEOUT = 8  # the gateway's limit on a whole call to a service, shortened for the hung service
 
 
 @dataclass
@@ -80,7 +81,7 @@ def system(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     # One payable per request to the ledger, so a settlement's posting takes many steps to interrupt.
     with throwaway_database(pg_admin_dsn) as db, running_processes(
             db, Path(tmp_path_factory.mktemp("faults")), PERFORMANCE_PAYABLES_CHUNK="1",
-            PERFORMANCE_PAYABLES_CONCURRENCY="1") as processes:
+            PERFORMANCE_PAYABLES_CONCURRENCY="1", GATEWAY_UPSTREAM_TIMEOUT=str(UPSTREAM_TIMEOUT)) as processes:
         yield System(processes, db)
 
 
@@ -447,3 +448,23 @@ async def test_bank_results_cut_off_by_a_ledger_crash_take_effect_once(system: S
             return True
 
         await eventually(caught_up, "performance's received premium matches the ledger's")
+
+
+async def test_a_hung_service_is_a_504_within_the_gateways_limit_and_answers_again_after(system: System) -> None:
+    admin = await system.admin()
+    async with system.gateway(admin) as gw:
+        ok(await gw.get("/api/v1/activity/v1/kinds"))
+        system.processes.freeze("activity")
+        try:
+            body = problem(await asyncio.wait_for(gw.get("/api/v1/activity/v1/kinds"), UPSTREAM_TIMEOUT + 20), 504,
+                           "service_timeout")
+            assert body["service"] == "activity"  # the gateway gave up at its limit: no hang, no 500
+            health = await gw.get("/healthz")
+            assert health.status_code == 503
+            assert health.json()["services"]["activity"]["status"] == "timeout"
+            assert health.json()["services"]["org"]["status"] == "ready"
+            ok(await gw.get("/api/v1/org/v1/caller"))  # the others answer meanwhile
+        finally:
+            system.processes.thaw("activity")
+        ok(await gw.get("/api/v1/activity/v1/kinds"))
+        assert (await gw.get("/healthz")).status_code == 200
