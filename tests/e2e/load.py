@@ -325,11 +325,22 @@ async def _submit(session: aiohttp.ClientSession, agent: Agent, sheet: dict[str,
         raise AssertionError(f"weekly sheet not handed in: {status} {body!r}")
 
 
+def _whole_page(home: dict[str, Any]) -> bool:
+    return not home["degraded"]
+
+
 def _holds(holds: Callable[[Any], bool] | None, answer: Any) -> bool:
     try:
         return holds is None or holds(answer)
     except (KeyError, TypeError):  # not the shape expected at all
         return False
+
+
+def _sample(answer: Any) -> str:
+    """What an error shows: a home page's missing parts first (they say why), else the answer's start."""
+    if isinstance(answer, dict) and answer.get("degraded"):
+        answer = {part: answer.get(part) for part in answer["degraded"]}
+    return json.dumps(answer, ensure_ascii=False)[:400]
 
 
 async def _timed(session: aiohttp.ClientSession, tally: Tally | None, kind: str, method: str, path: str, token: str,
@@ -343,7 +354,7 @@ async def _timed(session: aiohttp.ClientSession, tally: Tally | None, kind: str,
     if tally is not None:
         tally.latencies[kind].append(time.perf_counter() - started)
         if status != expected or not _holds(holds, answer):
-            tally.errors.append((kind, status, f"{method} {path}: {json.dumps(answer, ensure_ascii=False)[:400]}"))
+            tally.errors.append((kind, status, f"{method} {path}: {_sample(answer)}"))
     return status, answer
 
 
@@ -379,7 +390,7 @@ class Day:
 
     async def agent_home(self, rng: random.Random, agent: Agent) -> None:
         """The app's home screen, one round trip: a part left unavailable is an error here."""
-        await self.call("agent_home", "GET", "home/agent", agent.token, holds=lambda home: home["degraded"] == [])
+        await self.call("agent_home", "GET", "home/agent", agent.token, holds=_whole_page)
 
     async def customer(self, rng: random.Random, agent: Agent) -> None:
         n = rng.randint(1, 99_999)
@@ -428,7 +439,7 @@ class Day:
 
     async def supervisor_home(self, rng: random.Random, supervisor: Supervisor) -> None:
         await self.call("supervisor_home", "GET", "home/supervisor", supervisor.token,
-                        holds=lambda home: home["degraded"] == [])
+                        holds=_whole_page)
 
     # Back office.
     async def overdue_receivables(self, rng: random.Random, token: str) -> None:
