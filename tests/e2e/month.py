@@ -57,9 +57,6 @@ class Person:
     def put(self, path: str, body: Any) -> httpx.Response:
         return self.client.put(path, json=body)
 
-    def patch(self, path: str, body: Any) -> httpx.Response:
-        return self.client.patch(path, json=body)
-
     def close(self) -> None:
         self.client.close()
 
@@ -91,12 +88,11 @@ class Month:
 
     gateway: str
     admin: Person
-    password: str
-    users: dict[str, str] = field(default_factory=dict)  # username → gateway user id
+    password: str  # every account's but the administrator's
     people: dict[str, Person] = field(default_factory=dict)  # username → logged in
     institutions: dict[str, int] = field(default_factory=dict)
     teams: dict[str, int] = field(default_factory=dict)
-    agents: dict[str, int] = field(default_factory=dict)  # username (or role name) → org agent id
+    agents: dict[str, int] = field(default_factory=dict)  # username → org agent id
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     receivables: dict[str, dict[str, Any]] = field(default_factory=dict)
     customers: dict[str, int] = field(default_factory=dict)
@@ -104,6 +100,7 @@ class Month:
     settlement: dict[str, Any] = field(default_factory=dict)
 
     def as_(self, username: str) -> Person:
+        """`username`, logged in once and kept for the rest of the month."""
         if username not in self.people:
             self.people[username] = Person(self.gateway, username, self.password)
         return self.people[username]

@@ -87,9 +87,8 @@ def people_join(m: Month) -> None:
     given a key, and finance naming the bank's collection account for the branch."""
     branch = m.institutions["branch"]
     for username, (role, institution) in STAFF.items():
-        user = ok(m.admin.post("auth/users", {"username": username, "password": m.password, "roles": [role],
-                                              "institution_ids": [m.institutions[institution]]}), 201)
-        m.users[username] = user["id"]
+        ok(m.admin.post("auth/users", {"username": username, "password": m.password, "roles": [role],
+                                       "institution_ids": [m.institutions[institution]]}), 201)
     hire(m, "one")
     assert ok(m.as_("wang").get("org/v1/scope"))["agent_id"] == m.agents["wang"]
 
@@ -105,7 +104,6 @@ def hire(m: Month, team: str) -> None:
         if their_team != team:
             continue
         user = ok(m.admin.post("auth/users", {"username": username, "password": m.password, "roles": roles}), 201)
-        m.users[username] = user["id"]
         agent = ok(m.admin.post("org/v1/agents", {
             "code": f"TJ{len(m.agents) + 1:04d}", "name": name, "licence_no": f"0200{len(m.agents) + 1:06d}",
             "hire_date": HIRED, "institution_id": m.institutions["office"], "team_id": m.teams[team],
