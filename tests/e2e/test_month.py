@@ -244,8 +244,8 @@ def policies_are_issued(m: Month) -> None:
         listed = ok(m.admin.get("ledger/v1/receivables", agent_id=policy["agent_id"]))["items"]
         m.receivables[key] = next(r for r in listed if r["policy_id"] == policy["id"])
 
-    # Due Monday 28 September: five working days skip National Day (1-8 October) and count the
-    # make-up working Saturday, 10 October.
+    # Due Monday 28 September: of the five working days, 29 and 30 September come before National Day
+    # (1-7 October), then 8 and 9 October and the make-up working Saturday, 10 October.
     due = m.receivables["wang_cash"]
     assert (due["due_on"], due["deadline_on"], due["deadline_provisional"]) == ("2026-09-28", "2026-10-10", False)
     shown = ok(m.admin.get("ledger/v1/calendar/deadline", due_on="2026-09-28", policyholder_kind="individual"))
