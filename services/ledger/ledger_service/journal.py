@@ -302,11 +302,16 @@ class Balance:
 
 async def balances(session: AsyncSession, *, at: datetime | None, account: str | None = None,
                    agent_id: int | None = None, policy_id: int | None = None, customer_id: int | None = None,
-                   branch_ids: Sequence[int] | None = None) -> list[Balance]:
+                   branch_ids: Sequence[int] | None = None, on: date | None = None) -> list[Balance]:
     """Debits and credits per account and currency of everything posted up to `at` (now when None),
-    along the dimensions asked for; `branch_ids` limits to those branches (a caller's scope)."""
+    along the dimensions asked for; `branch_ids` limits to those branches (a caller's scope). With `on`,
+    only entries whose business date 记账日期 is on or before it: the books of a month as they stand
+    now, late postings into it included (`at` asks instead what had been posted by a moment)."""
     conditions = ["(CAST(:at AS timestamptz) IS NULL OR posted_at <= :at)"]
     params: dict[str, Any] = {"at": at}
+    if on is not None:
+        conditions.append("entry_id IN (SELECT id FROM ledger.journal_entry WHERE effective_on <= :on)")
+        params["on"] = on
     for column, value in (("account", account), ("agent_id", agent_id), ("policy_id", policy_id),
                           ("customer_id", customer_id)):
         if value is not None:

@@ -83,6 +83,7 @@ class BalanceRead(Schema):
 
 class TrialBalanceRead(Schema):
     at: datetime | None
+    on: date | None = Field(default=None, description="Entries of this business date or before only")
     accounts: list[BalanceRead]
     totals: dict[str, dict[str, Decimal]] = Field(description="Per currency: debits and credits, always equal")
     balanced: bool

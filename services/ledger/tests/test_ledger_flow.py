@@ -199,6 +199,17 @@ async def test_bad_entries_are_refused_and_nothing_is_half_written(stack: Stack)
                                     json={"effective_on": "2026-11-02", "reason": "undo"}), 409,
             "cannot_reverse_a_reversal")
 
+    # The books as of a business date: the entry is in them from 1 November, its reversal from the 2nd.
+    by_day = {}
+    for on in ("2026-10-31", "2026-11-01", "2026-11-02"):
+        rows = ok(await stack.ledger.get("/v1/journal/balances", params={"branch_id": c.branch, "on": on,
+                                                                          "account": "bank"}))
+        by_day[on] = [(Decimal(r["debits"]), Decimal(r["credits"])) for r in rows]
+    assert by_day == {"2026-10-31": [], "2026-11-01": [(Decimal(10), 0)], "2026-11-02": [(Decimal(10), Decimal(10))]}
+    october = ok(await stack.ledger.get("/v1/journal/trial-balance", params={"branch_id": c.branch,
+                                                                              "on": "2026-11-01"}))
+    assert (october["on"], october["balanced"]) == ("2026-11-01", True)
+
 
 async def test_the_database_itself_refuses_edits_and_unbalanced_entries(stack: Stack) -> None:
     c, _ = await people(stack)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -84,6 +85,7 @@ async def reverse_entry(entry_id: int, body: Reversal, session: SessionDep, call
 async def balances(
     session: SessionDep, scope: ScopeDep,
     at: Annotated[UtcDatetime | None, Query(description="Balances as of this moment (UTC); now by default")] = None,
+    on: Annotated[date | None, Query(description="Only entries of this business date or before")] = None,
     account: Annotated[str | None, Query(max_length=50)] = None,
     agent_id: int | None = None, policy_id: int | None = None, customer_id: int | None = None,
     branch_id: int | None = None,
@@ -93,7 +95,8 @@ async def balances(
     await _balance_scope(session, scope, agent_id=agent_id, policy_id=policy_id, customer_id=customer_id,
                          branch_id=branch_id)
     rows = await journal.balances(session, at=at, account=account, agent_id=agent_id, policy_id=policy_id,
-                                  customer_id=customer_id, branch_ids=[branch_id] if branch_id is not None else None)
+                                  customer_id=customer_id, branch_ids=[branch_id] if branch_id is not None else None,
+                                  on=on)
     return [BalanceRead(account=r.account, currency=r.currency, debits=r.debits, credits=r.credits, net_debit=r.net)
             for r in rows]
 
@@ -131,6 +134,7 @@ async def require_customer(session: SessionDep, scope: DataScope, customer_id: i
 async def trial_balance(
     session: SessionDep, scope: ScopeDep,
     at: Annotated[UtcDatetime | None, Query(description="As of this moment (UTC); now by default")] = None,
+    on: Annotated[date | None, Query(description="Only entries of this business date or before")] = None,
     branch_id: int | None = None,
 ) -> TrialBalanceRead:
     """Every account's debits and credits; per currency the totals are equal, always."""
@@ -139,13 +143,13 @@ async def trial_balance(
     elif not scope.everything:
         raise Forbidden("the whole company's trial balance is for administrators; name a branch",
                         code="scope_too_narrow", field="branch_id")
-    rows = await journal.balances(session, at=at, branch_ids=[branch_id] if branch_id is not None else None)
+    rows = await journal.balances(session, at=at, branch_ids=[branch_id] if branch_id is not None else None, on=on)
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"debits": Decimal(0), "credits": Decimal(0)})
     for r in rows:
         totals[r.currency]["debits"] += r.debits
         totals[r.currency]["credits"] += r.credits
     return TrialBalanceRead(
-        at=at, accounts=[BalanceRead(account=r.account, currency=r.currency, debits=r.debits, credits=r.credits,
+        at=at, on=on, accounts=[BalanceRead(account=r.account, currency=r.currency, debits=r.debits, credits=r.credits,
                                      net_debit=r.net) for r in rows],
         totals=dict(totals), balanced=all(t["debits"] == t["credits"] for t in totals.values()))
 
