@@ -199,6 +199,12 @@ async def test_a_settlement_killed_while_computing_and_while_posting_ends_paid_e
         assert (abandoned["status"], abandoned["posted"]) == ("running", False)  # what the dead process left
         await system.start("performance")
 
+        async def marked_failed() -> dict[str, Any] | None:  # by the restarted service, no new run needed
+            found = ok(await performance.get(f"/v1/settlements/{abandoned['id']}"))
+            return dict(found) if found["status"] == "failed" else None
+
+        assert (await eventually(marked_failed, "the abandoned run marked failed"))["totals"] is None
+
         # (2) Killed while posting: the ledger holds the first payable's insert; performance dies waiting.
         async with holding(system, "ledger.commission_payable") as blocked:
             settling = asyncio.create_task(performance.post("/v1/settlements", json={"period": period}))
@@ -206,7 +212,7 @@ async def test_a_settlement_killed_while_computing_and_while_posting_ends_paid_e
             await system.kill("performance")
             broken_off(await asyncio.wait_for(settling, 10), "performance")
         runs = await runs_of(system, period)
-        assert runs[abandoned["id"]]["status"] == "failed"  # marked by the next run, which was not blocked
+        assert runs[abandoned["id"]]["status"] == "failed"
         [first] = [r for r in runs.values() if r["id"] != abandoned["id"]]
         assert (first["status"], first["posted"]) == ("completed", False)
         unavailable(await performance.get(f"/v1/settlements/{first['id']}"), "performance")

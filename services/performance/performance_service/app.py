@@ -6,6 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 import performance_service
+from performance_service import runs
 from performance_service.api import (
     assessments,
     contests,
@@ -55,7 +56,7 @@ def create_app(settings: PerformanceSettings | None = None, database: Database |
     """`follow=False` leaves the feeds to the caller (tests drain them explicitly)."""
     settings = settings or PerformanceSettings()
     up = upstreams(settings, org_transport, ledger_transport)
-    workers: list[Worker] = [up.closer()]
+    workers: list[Worker] = [up.closer(), runs.abandoned_runs]
     if follow and up.org is not None:
         workers.append(follow_org(up.org, settings.poll_seconds))
     if follow and up.ledger is not None:

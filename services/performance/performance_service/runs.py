@@ -5,7 +5,8 @@ transaction that also supersedes the period's previous run, then post the payabl
 
 - Only a closed period (its last day before today, Asia/Shanghai) can be settled.
 - One final run of a period at a time: a second is refused (409) while one is running (a partial
-  unique index, taken under an advisory lock of the period).
+  unique index, taken under an advisory lock of the period). A run that a dead process left
+  `running` is marked failed when the service starts again, or else by the period's next run.
 - Nothing is half-stored: a run that fails before its results commit is marked failed and posts
   nothing. Payables are posted in chunks, each idempotent in the ledger per run and agent; a run
   whose posting was interrupted is completed by `post` again, never paid twice, and a new final
@@ -29,7 +30,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from performance_service import inputs, rules, upstream
@@ -38,9 +39,11 @@ from performance_service.settlement import Result, settle_from
 from performance_service.upstream import Upstreams
 from svckit.db import Database
 from svckit.errors import BadGateway, Conflict, DomainError, NotFound, Unprocessable
+from svckit.kit import ServiceKit
 from svckit.timeutil import utcnow
 
 log = logging.getLogger("performance.runs")
+ABANDONED = "abandoned: its process stopped before it finished"
 
 
 class Stopwatch:
@@ -112,8 +115,7 @@ async def claim(db: Database, request: RunRequest, today: date) -> SettlementRun
                 await session.execute(update(SettlementRun).where(
                     SettlementRun.period == request.period, SettlementRun.mode == "final",
                     SettlementRun.status == "running").values(
-                    status="failed", error="abandoned: its process stopped before it finished",
-                    finished_at=func.now()))
+                    status="failed", error=ABANDONED, finished_at=func.now()))
             upto = (await session.execute(text("SELECT coalesce(max(id), 0) FROM performance.fact"))).scalar_one()
             prefix = "S" if request.mode == "final" else "W"
             run = SettlementRun(
@@ -375,6 +377,39 @@ async def period_lock(db: Database, period: str) -> AsyncIterator[None]:
             await connection.execute(text(
                 "SELECT pg_advisory_unlock(hashtext('performance.settlement'), hashtext(:period))"), key)
             await connection.commit()
+
+
+async def fail_abandoned(db: Database) -> list[str]:
+    """Mark failed the final runs a process that died left `running`, and return their ids. A live run
+    holds its period's lock, so a period whose lock is free has none. What-if runs take no lock and
+    are left alone."""
+    async with db.sessionmaker() as session:
+        periods = (await session.execute(select(SettlementRun.period).where(
+            SettlementRun.mode == "final", SettlementRun.status == "running").distinct())).scalars().all()
+    marked: list[str] = []
+    for period in periods:
+        try:
+            async with period_lock(db, period), db.sessionmaker.begin() as session:
+                found = await session.execute(update(SettlementRun).where(
+                    SettlementRun.period == period, SettlementRun.mode == "final",
+                    SettlementRun.status == "running").values(
+                    status="failed", error=ABANDONED, finished_at=func.now()).returning(SettlementRun.id))
+                marked += found.scalars().all()
+        except Conflict:
+            continue  # a live process is settling this month
+    return marked
+
+
+async def abandoned_runs(kit: ServiceKit, stop: asyncio.Event) -> None:
+    """A worker that runs once at startup. A run that a crash left `running` then reads as failed at
+    once, rather than only when its month is settled again."""
+    try:
+        marked = await fail_abandoned(kit.db)
+    except (OSError, SQLAlchemyError):  # the database is not there yet: the month's next run marks them
+        log.warning("could not look for settlement runs left running by a stopped process", exc_info=True)
+        return
+    if marked:
+        log.warning("settlement runs left running by a stopped process, now failed: %s", ", ".join(marked))
 
 
 async def execute(db: Database, up: Upstreams, request: RunRequest, *, today: date, chunk: int, work_mem_mb: int,

@@ -1,14 +1,22 @@
 """A run whose posting broke off half way (the ledger took some chunks, then the process or the ledger
 went away) and the month settled again instead of completing it: the new run first posts what the
-earlier one left, then pays only the difference, so every agent is paid once, in full."""
+earlier one left, then pays only the difference, so every agent is paid once, in full. A run a dead
+process left `running` is marked failed when the service starts again, unless a live one holds it."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from performance_service.app import create_app
+from performance_service.runs import ABANDONED
+from performance_service.settings import PerformanceSettings
+from svckit.testing.asgi import running
+from svckit.testing.plugin import StackDatabase
 from svckit.testing.responses import ok, problem
 
 from .conftest import Stack
@@ -81,3 +89,33 @@ async def test_a_rerun_waits_while_the_ledger_cannot_take_the_earlier_runs_payab
     again = ok(await stack.performance.post("/v1/settlements", json={"period": period}), 201)
     assert again["supersedes"] == first["id"]
     assert await payables_of(stack, p["a"]) == [(first["id"], D("300.00"))]
+
+
+RUN_STATE = text("SELECT id, status, error FROM performance.settlement_run WHERE id IN ('S-dead', 'S-live')"
+                 " ORDER BY id")
+
+
+async def test_a_run_left_running_by_a_dead_process_is_failed_when_the_service_starts(
+        stack: Stack, stack_db: StackDatabase, internal_secret: str) -> None:
+    lock = text("SELECT pg_advisory_lock(hashtext('performance.settlement'), hashtext(:period))")
+    async with stack.engine.begin() as connection:
+        await connection.execute(text(
+            "INSERT INTO performance.settlement_run (id, period, mode, status, rules, fact_upto, started_by)"
+            " VALUES ('S-dead', '1999-01', 'final', 'running', '{}', 0, 'test'),"
+            "        ('S-live', '1999-02', 'final', 'running', '{}', 0, 'test')"))
+    async with stack.engine.connect() as live:  # a live process settling 1999-02 holds its period's lock
+        await live.execute(lock, {"period": "1999-02"})
+        await live.commit()
+        restarted = create_app(PerformanceSettings(database_url=stack_db.dsn("performance"),
+                                                   INTERNAL_TOKEN_SECRET=internal_secret), follow=False)
+        async with running(restarted):
+            for _ in range(100):
+                async with stack.engine.connect() as connection:
+                    states = (await connection.execute(RUN_STATE)).all()
+                if states[0].status != "running":
+                    break
+                await asyncio.sleep(0.05)
+        assert [tuple(r) for r in states] == [("S-dead", "failed", ABANDONED), ("S-live", "running", None)]
+    async with stack.engine.begin() as connection:  # the live one's process is gone now too
+        await connection.execute(text("UPDATE performance.settlement_run SET status = 'failed'"
+                                      " WHERE id = 'S-live'"))
