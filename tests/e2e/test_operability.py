@@ -28,6 +28,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from svckit.migrations import upgrade_to_head
 from svckit.ops.pgserver import embedded_server
 from svckit.ops.provision import libpq_url, provision, render
 from svckit.ops.services import ALL, by_name, repo_root
@@ -229,6 +230,7 @@ def test_the_workers_of_one_service_report_their_requests_together(servers: dict
     """Two uvicorn workers of org, PROMETHEUS_MULTIPROC_DIR set: whichever worker answers a scrape
     counts every request either of them served."""
     org, port = by_name("org"), free_port()
+    upgrade_to_head(org.alembic_ini(repo_root(Path(__file__))), servers["org"].dsn)  # whether the stack ran or not
     with tempfile.TemporaryDirectory(prefix="ops-prom-") as shared:
         env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
         env.update({org.dsn_env: servers["org"].dsn, "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(36),
@@ -257,9 +259,12 @@ def test_the_workers_of_one_service_report_their_requests_together(servers: dict
                 counts.add(sample(exposition, "http_request_duration_seconds_count", method="GET",
                                   route="/healthz", status="2xx"))
             assert counts == {served}
+            assert len(list(Path(shared).glob("gauge_livesum_*.db"))) == 2  # each worker's in-flight count
         finally:
             process.terminate()
             process.wait(timeout=30)
+        # Workers that exited stop counting as in flight: their live gauges are gone.
+        assert not list(Path(shared).glob("gauge_livesum_*.db"))
 
 
 def _answers(url: str) -> bool | None:

@@ -18,7 +18,6 @@ worker writes its samples there and any worker's `/metrics` answers for all of t
 
 from __future__ import annotations
 
-import atexit
 import hmac
 import os
 import time
@@ -67,10 +66,6 @@ REQUEST_DURATION = Histogram(
 )
 IN_FLIGHT = Gauge("http_requests_in_flight", "Requests being served now", multiprocess_mode="livesum")
 
-if MULTIPROCESS_DIR:
-    # A worker that exits must stop counting in the live gauges (in-flight requests).
-    atexit.register(multiprocess.mark_process_dead, os.getpid())
-
 
 def duration_histogram(name: str, documentation: str, *labels: str) -> Histogram:
     """A histogram of how long a piece of batch work took (seconds), labelled `*labels` and `outcome`."""
@@ -97,6 +92,9 @@ class MetricsMiddleware:
         self._children: dict[tuple[str, str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and MULTIPROCESS_DIR:
+            await self.app(scope, receive, _marking_dead_at_shutdown(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -122,6 +120,18 @@ class MetricsMiddleware:
             if child is None:
                 child = self._children[key] = REQUEST_DURATION.labels(*key)
             child.observe(time.perf_counter() - started)
+
+
+def _marking_dead_at_shutdown(send: Send) -> Send:
+    """A worker that stops must stop counting in the live gauges (in-flight requests). Done when its
+    app has shut down: uvicorn's workers end without running `atexit` handlers."""
+
+    async def send_then_mark(message: Message) -> None:
+        await send(message)
+        if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    return send_then_mark
 
 
 # --- the change feed, as known to this process ------------------------------------------------
