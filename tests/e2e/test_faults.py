@@ -226,8 +226,13 @@ async def test_a_settlement_killed_while_computing_and_while_posting_ends_paid_e
 
         # Settled again, as finance would after an error: the first run's payables are completed first,
         # the new run computes the same month to the same result and pays the difference, nothing.
-        again = ok(await performance.post("/v1/settlements", json={"period": period}), 201)
+        key = {"Idempotency-Key": f"settle-{period}-{secrets.token_hex(4)}"}
+        again = ok(await performance.post("/v1/settlements", json={"period": period}, headers=key), 201)
         assert again["supersedes"] == first["id"]
+        replayed = await performance.post("/v1/settlements", json={"period": period}, headers=key)
+        assert (replayed.status_code, replayed.json()["id"]) == (201, again["id"])  # the first answer again
+        assert replayed.headers["Idempotent-Replayed"] == "true"
+        assert len(await runs_of(system, period)) == 3  # abandoned, first, again: the retry started none
         assert (again["totals"]["gross"], D(again["totals"]["net"])) == (stored["totals"]["gross"], D(0))
         assert ok(await performance.get(f"/v1/settlements/{again['id']}/diff")) == []
         assert ok(await performance.get(f"/v1/settlements/{first['id']}"))["posted"] is True
