@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,27 @@ def new_user(client: httpx.Client, admin: dict[str, str], *roles: str, instituti
         "username": username, "password": password, "roles": list(roles), "institution_ids": list(institutions)})
     assert created.status_code == 201, created.text
     return User(str(created.json()["id"]), username, password, login(client, username, password))
+
+
+def eventually(attempt: Callable[[], httpx.Response], accept: Callable[[httpx.Response], bool],
+               seconds: float = 60.0) -> httpx.Response:
+    """Retry until `accept`: services learn about new agents from org's change feed a poll later, and
+    on a busy machine a service may miss the gateway's short OpenAPI probe."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = attempt()
+        if accept(response) or time.monotonic() > deadline:
+            return response
+        time.sleep(0.3)
+
+
+def complete_document(gateway: str) -> dict[str, Any]:
+    """The merged OpenAPI document once every service is in it."""
+    response = eventually(lambda: httpx.get(f"{gateway}/openapi.json", timeout=30),
+                          lambda r: r.status_code == 200 and r.json().get("x-unavailable-services") == [])
+    document: dict[str, Any] = response.json()
+    assert document["x-unavailable-services"] == [], "every service must be in the document"
+    return document
 
 
 def created(response: httpx.Response) -> dict[str, Any]:

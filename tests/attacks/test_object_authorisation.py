@@ -1,0 +1,356 @@
+"""Object-level authorisation (BOLA) on every resource of every service, through the gateway.
+
+The routes under attack are read from the merged OpenAPI document: every operation with a path
+parameter or a query parameter naming an agent, team, institution, customer or policy. Each must
+have a case below, or the completeness test fails, so a new route cannot ship without one.
+
+For objects of agent a1 the attackers are another agent of the same supervisor (a2), a supervisor
+outside a1's line (sup_b) and the back office of another branch (bo_y); for objects of department
+or office X they are an agent and a supervisor of branch Y (y1, y_sup) and bo_y. The house
+convention, found in the services: an object outside the caller's scope is 404 (`*_not_found`, so
+its existence is not revealed); an action the caller's role may never take is 403. Each refusal is
+problem+json. A list filtered on someone else's agent, team or institution is refused or empty.
+Each GET case also names a witness who does see the object, so a refusal is never just a typo.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.attacks.people import complete_document
+from tests.attacks.world import World, build
+from tests.e2e.stack import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+# Query parameters that name whose data a list is about.
+SCOPING_QUERY = frozenset({"agent_id", "team_id", "institution_id", "owner_agent_id", "member_agent_id",
+                           "branch_id", "customer_id", "policy_id"})
+AGENT_ATTACKERS = ("a2", "sup_b", "bo_y")
+TEAM_ATTACKERS = ("y1", "y_sup", "bo_y")
+Body = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to aim one route at the victim's objects, and what the attackers must get."""
+
+    path: dict[str, str] = field(default_factory=dict)  # path parameter -> key of World.ids
+    query: dict[str, str] = field(default_factory=dict)  # query parameter -> key of World.ids
+    body: Body | None = None
+    kind: str = "object"  # object | list | shared | own | partner
+    reach: str = "agent"  # agent: objects of a1 or A; team: of department or office X
+    witness: str | None = None  # sees the object (GET cases)
+    why: str = ""  # for shared and own: why no one else's object can be named
+
+
+def on(day_key: str = "today") -> Body:
+    return lambda ids: {"effective_on": ids[day_key]}
+
+
+A1, TEAM, OFFICE = {"agent_id": "a1"}, {"team_id": "team_x"}, {"institution_id": "office_x"}
+LAST_MONTH = {"period": "last_month"}
+SCORES = {"scores": {"sales": "80", "ability": "80", "attitude": "80"}, "comment": "好"}
+CASES: dict[tuple[str, str], Case] = {
+    # org
+    ("GET", "/api/v1/org/v1/institutions/{institution_id}"): Case(OFFICE, reach="team", witness="bo_x"),
+    ("GET", "/api/v1/org/v1/institutions/{institution_id}/tree"): Case(OFFICE, reach="team", witness="bo_x"),
+    ("GET", "/api/v1/org/v1/teams/{team_id}"): Case(TEAM, reach="team", witness="bo_x"),
+    ("POST", "/api/v1/org/v1/teams/{team_id}/rename"): Case(
+        TEAM, reach="team", body=lambda ids: {"name": "被改名", "effective_on": ids["today"]}),
+    ("POST", "/api/v1/org/v1/teams/{team_id}/dissolve"): Case(TEAM, reach="team", body=on()),
+    ("GET", "/api/v1/org/v1/agents/{agent_id}"): Case(A1, witness="a1"),
+    ("POST", "/api/v1/org/v1/agents/{agent_id}/moves"): Case(
+        A1, body=lambda ids: {"effective_on": ids["today"], "supervisor_id": ids["sup_b"], "reason": "调动"}),
+    ("POST", "/api/v1/org/v1/agents/{agent_id}/rank-changes"): Case(A1, body=lambda ids: {
+        "effective_on": ids["today"], "rank_code": "supervisor", "kind": "promotion", "reason": "晋升"}),
+    ("POST", "/api/v1/org/v1/agents/{agent_id}/leave"): Case(
+        A1, body=lambda ids: {"effective_on": ids["today"], "reason": "resigned"}),
+    ("GET", "/api/v1/org/v1/agents/{agent_id}/chain"): Case(A1, witness="a1"),
+    ("GET", "/api/v1/org/v1/agents/{agent_id}/subtree"): Case({"agent_id": "sup_a"}, witness="sup_a"),
+    ("GET", "/api/v1/org/v1/agents/{agent_id}/bloodline"): Case(A1, query={"kind": "=recruiter"}, witness="a1"),
+    ("GET", "/api/v1/org/v1/snapshot"): Case(query=OFFICE, kind="list", reach="team", witness="bo_x"),
+    ("POST", "/api/v1/org/v1/agents/{agent_id}/territories"): Case(
+        A1, body=lambda ids: {"kind": "channel", "code": "抢占网点", "effective_on": ids["today"]}),
+    ("GET", "/api/v1/org/v1/agents/{agent_id}/territories"): Case(A1, witness="a1"),
+    ("POST", "/api/v1/org/v1/agents/{agent_id}/territories/end"): Case(
+        A1, body=lambda ids: {"kind": "territory", "code": ids["territory"], "effective_on": ids["today"]}),
+    ("GET", "/api/v1/org/v1/territories/{code}/owner"): Case({"code": "territory"}, witness="a1"),
+    ("GET", "/api/v1/org/v1/team-changes"): Case(query=OFFICE, kind="list", reach="team", witness="bo_x"),
+    ("GET", "/api/v1/org/v1/team-changes/{request_id}"): Case(
+        {"request_id": "team_change"}, reach="team", witness="bo_x"),
+    ("POST", "/api/v1/org/v1/team-changes/{request_id}/decisions"): Case(
+        {"request_id": "team_change"}, reach="team",
+        body=lambda ids: {"step": "branch_marketing_management", "decision": "approve"}),
+    ("POST", "/api/v1/org/v1/team-changes/{request_id}/cancel"): Case({"request_id": "team_change"}, reach="team"),
+    ("GET", "/api/v1/org/v1/agents/{agent_id}/count-back"): Case(A1, witness="admin", query={
+        "period_start": "=2026-01-01", "period_end": "=2026-07-01", "assessment": "=promotion"}),
+    ("POST", "/api/v1/org/v1/separations/{separation_id}/return"): Case(
+        {"separation_id": "a1"}, reach="team", body=on()),
+    # performance
+    ("GET", "/api/v1/performance/v1/facts/agents/{agent_id}"): Case(A1, query=LAST_MONTH, witness="a1"),
+    ("GET", "/api/v1/performance/v1/facts/agents/{agent_id}/activity"): Case(A1, query=LAST_MONTH, witness="a1"),
+    ("GET", "/api/v1/performance/v1/rule-sets/{rule_set_id}"): Case(
+        {"rule_set_id": "rule_set"}, kind="shared", why="the company's commission rules, the same for everyone"),
+    ("GET", "/api/v1/performance/v1/settlements/{run_id}"): Case({"run_id": "performance_run"}, witness="admin"),
+    ("GET", "/api/v1/performance/v1/settlements/{run_id}/diff"): Case({"run_id": "performance_run"}),
+    ("POST", "/api/v1/performance/v1/settlements/{run_id}/post"): Case({"run_id": "performance_run"}),
+    ("GET", "/api/v1/performance/v1/statements/{agent_id}"): Case(A1, query={"run_id": "performance_run"},
+                                                                  witness="a1"),
+    ("GET", "/api/v1/performance/v1/disputes/{dispute_id}"): Case({"dispute_id": "dispute"}, witness="a1"),
+    ("POST", "/api/v1/performance/v1/disputes/{dispute_id}/supervisor-review"): Case(
+        {"dispute_id": "dispute"}, body=lambda ids: {"endorse": True, "note": "同意"}),
+    ("POST", "/api/v1/performance/v1/disputes/{dispute_id}/finance-decision"): Case(
+        {"dispute_id": "dispute"}, body=lambda ids: {"accept": True, "note": "同意"}),
+    ("GET", "/api/v1/performance/v1/agents/{agent_id}/rank-gap"): Case(A1, query={**LAST_MONTH, "kind": "=promotion"},
+                                                                      witness="a1"),
+    ("GET", "/api/v1/performance/v1/assessments"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/performance/v1/assessments/{assessment_id}"): Case({"assessment_id": "assessment"},
+                                                                       witness="a1"),
+    ("POST", "/api/v1/performance/v1/assessments/{assessment_id}/self-evaluation"): Case(
+        {"assessment_id": "assessment"}, body=lambda ids: SCORES),
+    ("POST", "/api/v1/performance/v1/assessments/{assessment_id}/supervisor-evaluation"): Case(
+        {"assessment_id": "assessment"}, body=lambda ids: SCORES),
+    ("POST", "/api/v1/performance/v1/assessments/{assessment_id}/consolidation"): Case(
+        {"assessment_id": "assessment"}),
+    ("POST", "/api/v1/performance/v1/assessments/{assessment_id}/feedback"): Case(
+        {"assessment_id": "assessment"}, body=lambda ids: {"note": "继续努力"}),
+    ("POST", "/api/v1/performance/v1/assessments/{assessment_id}/proposal"): Case(
+        {"assessment_id": "assessment"}, body=on()),
+    ("GET", "/api/v1/performance/v1/targets"): Case(query={**TEAM, "year": "=2026"}, kind="list", reach="team",
+                                                    witness="bo_x"),
+    ("GET", "/api/v1/performance/v1/targets/{target_id}"): Case({"target_id": "target"}, reach="team",
+                                                               witness="bo_x"),
+    ("GET", "/api/v1/performance/v1/targets/{target_id}/achievement"): Case(
+        {"target_id": "target"}, query=LAST_MONTH, reach="team", witness="bo_x"),
+    ("GET", "/api/v1/performance/v1/persistency"): Case(query={**A1, **LAST_MONTH}, witness="a1"),
+    ("GET", "/api/v1/performance/v1/contests/{contest_id}"): Case(
+        {"contest_id": "contest"}, kind="shared", why="a contest is announced to everyone; its standings are not"),
+    ("GET", "/api/v1/performance/v1/contests/{contest_id}/standings"): Case(
+        {"contest_id": "contest"}, kind="list", reach="team", witness="bo_x"),
+    # activity
+    ("GET", "/api/v1/activity/v1/rules/{name}"): Case(
+        {"name": "=visit_minimum"}, kind="shared", why="the company's activity rules, the same for everyone"),
+    ("POST", "/api/v1/activity/v1/rules/{name}"): Case(
+        {"name": "=visit_minimum"}, body=lambda ids: {"valid_from": ids["today"], "value": {"minimum": 0}}),
+    ("PUT", "/api/v1/activity/v1/entries/{entry_id}"): Case({"entry_id": "entry"}, body=lambda ids: {
+        "kind": "interview", "occurred_at": f"{ids['today']}T01:00:00Z", "version": 1, "notes": "改写"}),
+    ("GET", "/api/v1/activity/v1/entries/{entry_id}"): Case({"entry_id": "entry"}, witness="a1"),
+    ("GET", "/api/v1/activity/v1/agents/{agent_id}/days"): Case(
+        A1, witness="a1", query={"from": "=today", "to": "=today"}),
+    ("PUT", "/api/v1/activity/v1/days/{day}/explanation"): Case(
+        {"day": "today"}, kind="own", body=lambda ids: {"text": "ATTACK"},
+        why="{day} is a day of the caller's own log; no one else's day can be named"),
+    ("GET", "/api/v1/activity/v1/customers"): Case(query={"owner_agent_id": "a1"}, kind="list", witness="a1"),
+    ("GET", "/api/v1/activity/v1/customers/{customer_id}"): Case({"customer_id": "customer"}, witness="a1"),
+    ("PATCH", "/api/v1/activity/v1/customers/{customer_id}"): Case(
+        {"customer_id": "customer"}, body=lambda ids: {"version": 1, "phone": "13999999999"}),
+    ("GET", "/api/v1/activity/v1/customers/{customer_id}/contact"): Case({"customer_id": "customer"},
+                                                                        witness="a1"),
+    ("POST", "/api/v1/activity/v1/customers/{customer_id}/grades"): Case(
+        {"customer_id": "customer"}, body=lambda ids: {"version": 1, "grade": "E", "intent": 1}),
+    ("GET", "/api/v1/activity/v1/customers/{customer_id}/grades"): Case({"customer_id": "customer"},
+                                                                       witness="a1"),
+    ("GET", "/api/v1/activity/v1/customers/{customer_id}/transfers"): Case({"customer_id": "customer"},
+                                                                          witness="admin"),
+    ("GET", "/api/v1/activity/v1/contact-access"): Case(query={"customer_id": "customer"}, kind="list",
+                                                        witness="admin"),
+    ("GET", "/api/v1/activity/v1/compliance"): Case(query=OFFICE, kind="list", reach="team", witness="bo_x"),
+    ("GET", "/api/v1/activity/v1/plans"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/activity/v1/plans/{sheet_id}"): Case({"sheet_id": "plan"}, witness="a1"),
+    ("PUT", "/api/v1/activity/v1/plans/{sheet_id}"): Case(
+        {"sheet_id": "plan"}, body=lambda ids: {"version": 1, "summary": "改写"}),
+    ("POST", "/api/v1/activity/v1/plans/{sheet_id}/submit"): Case({"sheet_id": "plan"},
+                                                                  body=lambda ids: {"version": 1}),
+    ("POST", "/api/v1/activity/v1/plans/{sheet_id}/review"): Case(
+        {"sheet_id": "plan"}, body=lambda ids: {"version": 1, "decision": "approve", "comment": "好"}),
+    ("GET", "/api/v1/activity/v1/meetings"): Case(query=TEAM, kind="list", reach="team", witness="a1"),
+    ("GET", "/api/v1/activity/v1/meetings/{meeting_id}"): Case({"meeting_id": "meeting"}, reach="team",
+                                                              witness="a1"),
+    ("PUT", "/api/v1/activity/v1/meetings/{meeting_id}"): Case(
+        {"meeting_id": "meeting"}, reach="team", body=lambda ids: {"version": 1, "attendance": [
+            {"agent_id": ids[name], "status": "absent"} for name in ("manager", "sup_a", "sup_b", "a1", "a2", "b1")]}),
+    ("GET", "/api/v1/activity/v1/teams/{team_id}/next-host"): Case(TEAM, reach="team", witness="a1"),
+    ("GET", "/api/v1/activity/v1/coaching"): Case(query={"member_agent_id": "a1"}, kind="list", witness="sup_a"),
+    ("GET", "/api/v1/activity/v1/coaching/{record_id}"): Case({"record_id": "coaching"}, witness="sup_a"),
+    ("PUT", "/api/v1/activity/v1/coaching/{record_id}"): Case({"record_id": "coaching"}, body=lambda ids: {
+        "moment": "frustrated", "method": "conversation", "content": "改写", "version": 1}),
+    ("GET", "/api/v1/activity/v1/callbacks"): Case(query={"member_agent_id": "a1"}, kind="list", witness="sup_a"),
+    ("GET", "/api/v1/activity/v1/callbacks/{record_id}"): Case({"record_id": "callback"}, witness="sup_a"),
+    ("PUT", "/api/v1/activity/v1/callbacks/{record_id}"): Case({"record_id": "callback"}, body=lambda ids: {
+        "purpose": "改写", "outcome": "revisit_agreed", "version": 1}),
+    ("PUT", "/api/v1/activity/v1/diary/{day}"): Case(
+        {"day": "today"}, kind="own", body=lambda ids: {"summary": "ATTACK"},
+        why="{day} is a day of the caller's own diary; no one else's diary can be named"),
+    ("GET", "/api/v1/activity/v1/agents/{agent_id}/diary/{day}"): Case(
+        {"agent_id": "sup_a", "day": "today"}, witness="sup_a"),
+    # ledger
+    ("GET", "/api/v1/ledger/v1/calendar/years/{year}"): Case(
+        {"year": "=2026"}, kind="shared", why="the public holiday calendar, the same for everyone"),
+    ("PUT", "/api/v1/ledger/v1/calendar/years/{year}"): Case(
+        {"year": "=2031"}, body=lambda ids: {"source": "ATTACK", "days": []}),
+    ("GET", "/api/v1/ledger/v1/rules/{name}"): Case(
+        {"name": "=collection_deadlines"}, kind="shared", why="the company's ledger rules, the same for everyone"),
+    ("POST", "/api/v1/ledger/v1/rules/{name}"): Case(
+        {"name": "=collection_deadlines"}, body=lambda ids: {"valid_from": ids["today"], "value": {"individual": 99}}),
+    ("GET", "/api/v1/ledger/v1/journal/entries/{entry_id}"): Case({"entry_id": "journal_entry"}, witness="admin"),
+    ("POST", "/api/v1/ledger/v1/journal/entries/{entry_id}/reversal"): Case(
+        {"entry_id": "journal_entry"}, body=lambda ids: {"effective_on": ids["today"], "reason": "ATTACK"}),
+    ("GET", "/api/v1/ledger/v1/journal/balances"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/ledger/v1/journal/trial-balance"): Case(query={"branch_id": "branch_x"}, kind="list",
+                                                             reach="team", witness="admin"),
+    ("GET", "/api/v1/ledger/v1/policies"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/ledger/v1/policies/{policy_id}"): Case({"policy_id": "policy"}, witness="a1"),
+    ("GET", "/api/v1/ledger/v1/policies/{policy_id}/events"): Case({"policy_id": "policy"}, witness="a1"),
+    ("POST", "/api/v1/ledger/v1/policies/{policy_id}/renewals"): Case(
+        {"policy_id": "policy"}, body=lambda ids: {"due_on": ids["today"]}),
+    ("POST", "/api/v1/ledger/v1/policies/{policy_id}/end"): Case({"policy_id": "policy"}, body=lambda ids: {
+        "how": "surrendered", "effective_on": ids["today"], "reason": "ATTACK"}),
+    ("POST", "/api/v1/ledger/v1/policies/{policy_id}/reassignment"): Case(
+        {"policy_id": "policy"}, body=lambda ids: {"agent_id": ids["y1"], "effective_on": ids["today"],
+                                                   "reason": "ATTACK"}),
+    ("GET", "/api/v1/ledger/v1/receivables"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/ledger/v1/receivables/overdue"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/ledger/v1/receivables/outstanding"): Case(query={**A1, "period_end": "today"}, kind="list",
+                                                               witness="admin"),
+    ("GET", "/api/v1/ledger/v1/receivables/{receivable_id}"): Case({"receivable_id": "receivable"}, witness="a1"),
+    ("GET", "/api/v1/ledger/v1/receipts"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/ledger/v1/receipts/{receipt_id}"): Case({"receipt_id": "receipt"}, witness="a1"),
+    ("POST", "/api/v1/ledger/v1/receipts/{receipt_id}/confirmation"): Case(
+        {"receipt_id": "receipt"}, body=lambda ids: {"note": "ATTACK"}),
+    ("POST", "/api/v1/ledger/v1/receipts/{receipt_id}/rejection"): Case(
+        {"receipt_id": "receipt"}, body=lambda ids: {"note": "ATTACK"}),
+    ("GET", "/api/v1/ledger/v1/customers/{customer_id}/running-account"): Case(
+        {"customer_id": "ledger_customer"}, witness="a1"),
+    ("POST", "/api/v1/ledger/v1/payables/settlements/{run_id}"): Case(
+        {"run_id": "settlement_run"}, body=lambda ids: {"period": ids["today"][:7], "effective_on": ids["today"],
+                                                        "lines": [{"agent_id": ids["a2"], "amount": "999.00"}]}),
+    ("GET", "/api/v1/ledger/v1/payables"): Case(query=A1, kind="list", witness="a1"),
+    ("GET", "/api/v1/ledger/v1/payables/{payable_id}"): Case({"payable_id": "payable"}, witness="a1"),
+    ("POST", "/api/v1/ledger/v1/payables/{payable_id}/payment"): Case(
+        {"payable_id": "payable"}, body=lambda ids: {"paid_on": ids["today"]}),
+    ("PUT", "/api/v1/ledger/v1/bank-accounts/{bank_code}"): Case(
+        {"bank_code": "partner"}, reach="team", body=lambda ids: {"name": "ATTACK", "branch_id": ids["branch_x"]}),
+    ("GET", "/api/v1/ledger/v1/debit-batches/{batch_id}"): Case({"batch_id": "=1"}, reach="team"),
+    ("POST", "/api/v1/ledger/v1/bank-exceptions/{exception_id}/resolution"): Case(
+        {"exception_id": "=1"}, reach="team", body=lambda ids: {"how": "dismiss", "on": ids["today"], "note": "x"}),
+    # the partner bank's API: signed by the bank, never reachable with a person's token
+    ("GET", "/api/v1/partner/bank/batches/{batch_id}/instructions"): Case({"batch_id": "=1"}, kind="partner"),
+    ("POST", "/api/v1/partner/bank/batches/{batch_id}/acknowledgement"): Case({"batch_id": "=1"},
+                                                                                 kind="partner"),
+    # the gateway's own administration
+    ("PATCH", "/api/v1/auth/users/{user_id}"): Case({"user_id": "a1_user"}, body=lambda ids: {"active": False}),
+    ("GET", "/api/v1/auth/partners/{code}"): Case({"code": "partner"}, witness="admin"),
+    ("PATCH", "/api/v1/auth/partners/{code}"): Case({"code": "partner"}, body=lambda ids: {"active": False}),
+    ("POST", "/api/v1/auth/partners/{code}/keys"): Case({"code": "partner"}),
+    ("POST", "/api/v1/auth/partners/{code}/keys/{key_id}/revoke"): Case({"code": "partner", "key_id": "partner_key"}),
+}
+
+
+def targeted_operations(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every operation that names an object or whose data it lists."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            params = operation.get("parameters", []) + item.get("parameters", [])
+            if "{" in path or any(p["in"] == "query" and p["name"] in SCOPING_QUERY for p in params):
+                yield method.upper(), path
+
+
+def _value(ids: dict[str, Any], key: str) -> str:
+    return key[1:] if key.startswith("=") else str(ids[key])
+
+
+def request(client: httpx.Client, world: World, who: str, method: str, path: str, case: Case) -> httpx.Response:
+    ids = world.ids
+    url = path
+    for name, key in case.path.items():
+        url = url.replace("{" + name + "}", _value(ids, key))
+    params = {name: (ids["today"] if key == "=today" else _value(ids, key)) for name, key in case.query.items()}
+    body = case.body(ids) if case.body else None
+    return client.request(method, url, params=params, json=body, headers=world.headers(who))
+
+
+def _listed(response: httpx.Response) -> list[Any]:
+    """Whatever rows an answer carries (a JSON list, a page, or one JSON object per line)."""
+    if "ndjson" in response.headers.get("content-type", ""):
+        return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+    body = response.json()
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        return [row for key in ("items", "rows", "agents", "balances", "accounts", "lines", "policies") if
+                isinstance(body.get(key), list) for row in body[key]]
+    return []
+
+
+def _refused(response: httpx.Response, statuses: tuple[int, ...] = (403, 404)) -> None:
+    assert response.status_code in statuses, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    assert response.json()["code"], response.text
+
+
+@pytest.fixture(scope="module")
+def world(stack: RunningStack) -> World:
+    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
+        return build(client)
+
+
+@pytest.fixture(scope="module")
+def client(stack: RunningStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
+        yield client
+
+
+def test_every_route_naming_an_object_has_a_case(stack: RunningStack) -> None:
+    targeted = set(targeted_operations(complete_document(stack.gateway)))
+    assert not targeted - CASES.keys(), f"routes without a BOLA case: {sorted(targeted - CASES.keys())}"
+    assert not CASES.keys() - targeted, f"cases for routes that no longer exist: {sorted(CASES.keys() - targeted)}"
+    for (method, path), case in CASES.items():
+        assert case.kind not in ("shared", "own") or case.why, (method, path)
+        assert case.kind != "own" or case.body is not None, (method, path)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(CASES), ids=[f"{m} {p}" for m, p in sorted(CASES)])
+def test_attackers_are_refused(client: httpx.Client, world: World, method: str, path: str) -> None:
+    case = CASES[(method, path)]
+    attackers = AGENT_ATTACKERS if case.reach == "agent" else TEAM_ATTACKERS
+    if case.witness is not None:
+        seen = request(client, world, case.witness, method, path, case)
+        assert seen.status_code == 200, f"the witness {case.witness} must see it: {seen.text}"
+        if case.kind == "list":
+            assert _listed(seen), f"the witness {case.witness} must see rows: {seen.text}"
+    for who in attackers:
+        response = request(client, world, who, method, path, case)
+        context = f"{who} on {method} {path}: {response.status_code} {response.text[:300]}"
+        if case.kind == "object":
+            assert response.status_code in (403, 404), context
+            _refused(response)
+        elif case.kind == "list":
+            if response.status_code in (403, 404):
+                _refused(response)
+            else:
+                assert response.status_code == 200, context
+                assert _listed(response) == [], context
+        elif case.kind == "partner":
+            _refused(response, (401,))
+            assert response.json()["code"] == "partner_signature_missing", context
+        elif case.kind == "shared":
+            assert response.status_code == 200, context
+        else:  # own: the call acts on the attacker's own day, never the victim's
+            assert response.status_code < 500, context
+    if case.kind == "own":
+        victims = {"diary": f"/api/v1/activity/v1/agents/{world.ids['sup_a']}/diary/{world.ids['today']}",
+                   "explanation": f"/api/v1/activity/v1/agents/{world.ids['a1']}/days"}
+        for target in victims.values():
+            seen = client.get(target, headers=world.admin, params={"from": world.ids["today"],
+                                                                    "to": world.ids["today"]})
+            assert seen.status_code == 200, seen.text
+            assert "ATTACK" not in seen.text, seen.text

@@ -1,0 +1,199 @@
+"""A small company with one object of every kind, made through the gateway as its users would.
+
+Branch X holds the office and department where most work: manager → supervisors A and B; agents
+a1 and a2 report to A, b1 to B. Branch Y has its own office and department (supervisor y_sup and
+agent y1), its back office and its finance. Most objects belong to a1 (customer, log, plan sheet,
+policy, receipt, payable, assessment) or to A (coaching, callback, diary); department X owns its
+meeting and target, office X its contest.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from svckit.timeutil import business_date, utcnow
+from tests.attacks.people import User, admin_login, created, eventually, new_user
+
+
+@dataclass
+class World:
+    admin: dict[str, str]
+    users: dict[str, User]
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        return self.admin if who == "admin" else self.users[who].headers
+
+
+def _institution(client: httpx.Client, admin: dict[str, str], kind: str, tier: int, parent: int | None,
+                 name: str) -> int:
+    tag = secrets.token_hex(3)
+    body = {"kind": kind, "tier": tier, "code": f"{kind[:2].upper()}{tag}", "name": f"{name}{tag}",
+            "opened_on": "2020-01-01", **({"parent_id": parent} if parent else {})}
+    return int(created(client.post("/api/v1/org/v1/institutions", headers=admin, json=body))["id"])
+
+
+def build(client: httpx.Client) -> World:
+    admin = admin_login(client)
+    hq = _institution(client, admin, "hq", 1, None, "总公司")
+    branch_x = _institution(client, admin, "branch", 2, hq, "北京分公司")
+    office_x = _institution(client, admin, "sales_office", 3, branch_x, "营业部")
+    branch_y = _institution(client, admin, "branch", 2, hq, "天津分公司")
+    office_y = _institution(client, admin, "sales_office", 3, branch_y, "营业部")
+    team_x, team_y = (int(created(client.post("/api/v1/org/v1/teams", headers=admin, json={
+        "institution_id": office, "valid_from": "2020-01-01"}))["id"]) for office in (office_x, office_y))
+    users = {name: new_user(client, admin, role) for name, role in (
+        ("manager", "supervisor"), ("sup_a", "supervisor"), ("sup_b", "supervisor"), ("a1", "agent"),
+        ("a2", "agent"), ("b1", "agent"))}
+    users.update({name: new_user(client, admin, role) for name, role in (("y_sup", "supervisor"), ("y1", "agent"))})
+    users["bo_x"] = new_user(client, admin, "back_office", institutions=(branch_x,))
+    users["bo_y"] = new_user(client, admin, "back_office", institutions=(branch_y,))
+    users["fin_y"] = new_user(client, admin, "finance", institutions=(branch_y,))
+    world = World(admin, users, {"hq": hq, "branch_x": branch_x, "office_x": office_x, "branch_y": branch_y,
+                                 "office_y": office_y, "team_x": team_x, "team_y": team_y})
+
+    def hire(name: str, rank: str, supervisor: str | None, where: str = "x") -> None:
+        tag = secrets.token_hex(4)
+        office, team = (office_x, team_x) if where == "x" else (office_y, team_y)
+        agent = created(client.post("/api/v1/org/v1/agents", headers=admin, json={
+            "code": f"A{tag}", "name": f"员工{tag}", "licence_no": f"L{tag}", "hire_date": "2024-01-01",
+            "institution_id": office, "team_id": team, "rank_code": rank, "user_id": users[name].id,
+            "supervisor_id": world.ids[supervisor] if supervisor else None}))
+        world.ids[name] = int(agent["id"])
+
+    hire("manager", "department_manager", None)
+    hire("sup_a", "supervisor", "manager")
+    hire("sup_b", "supervisor", "manager")
+    hire("a1", "agent", "sup_a")
+    hire("a2", "agent", "sup_a")
+    hire("b1", "agent", "sup_b")
+    hire("y_sup", "supervisor", None, where="y")
+    hire("y1", "agent", "y_sup", where="y")
+    _org_objects(client, world)
+    _activity_objects(client, world)
+    _ledger_objects(client, world)
+    _performance_objects(client, world)
+    return world
+
+
+def _org_objects(client: httpx.Client, world: World) -> None:
+    admin, ids = world.admin, world.ids
+    ids["a1_user"] = world.users["a1"].id
+    ids["partner"] = f"bank-{secrets.token_hex(4)}"
+    created(client.post("/api/v1/auth/partners", headers=admin, json={"code": ids["partner"], "name": "合作银行"}))
+    ids["partner_key"] = created(client.post(f"/api/v1/auth/partners/{ids['partner']}/keys", headers=admin))["key_id"]
+    ids["territory"] = f"T-{secrets.token_hex(4)}"
+    created(client.post(f"/api/v1/org/v1/agents/{ids['a1']}/territories", headers=admin, json={
+        "kind": "territory", "code": ids["territory"], "effective_on": "2024-02-01"}))
+    change = client.post("/api/v1/org/v1/team-changes", headers=admin, json={
+        "kind": "create", "institution_id": ids["office_x"], "effective_on": "2026-01-01", "reason": "2025 assessment",
+        "annual_premium_plan": {"amount": "6000000.00", "currency": "CNY"}, "planned_headcount": 6})
+    ids["team_change"] = int(created(change)["id"])
+
+
+def _activity_objects(client: httpx.Client, world: World) -> None:
+    ids, a1, sup_a = world.ids, world.headers("a1"), world.headers("sup_a")
+    today = business_date(utcnow())
+    ids["today"] = today.isoformat()
+    # The first call waits for activity's copy of the organisation to know a1.
+    customer = eventually(
+        lambda: client.post("/api/v1/activity/v1/customers", headers=a1, json={
+            "name": "王先生", "phone": "13800000000", "kind": "individual", "intent": 4, "grade": "A"}),
+        lambda r: r.status_code == 201)
+    ids["customer"] = int(created(customer)["id"])
+    ids["entry"] = str(uuid.uuid4())
+    created(client.post("/api/v1/activity/v1/entries", headers=a1, json={
+        "id": ids["entry"], "kind": "interview", "occurred_at": utcnow().isoformat(), "customer_id": ids["customer"],
+        "notes": "约了周五"}))
+    monday = today - timedelta(days=today.weekday())
+    ids["plan"] = int(created(client.post("/api/v1/activity/v1/plans", headers=a1, json={
+        "kind": "weekly_review", "period_start": monday.isoformat(), "planned": {"interview": 15, "visits": 25},
+        "summary": "两次面谈", "plan": "下周约访十位老客户"}))["id"])
+    ids["meeting"] = int(created(client.post("/api/v1/activity/v1/meetings", headers=world.headers("manager"), json={
+        "team_id": ids["team_x"], "kind": "morning", "held_on": today.isoformat(), "host_agent_id": ids["a1"],
+        "minutes": "布置今日5-3-1", "decisions": [], "attendance": [
+            {"agent_id": ids[name], "status": "present"} for name in ("manager", "sup_a", "sup_b", "a1", "a2", "b1")]}
+    ))["id"])
+    ids["coaching"] = int(created(client.post("/api/v1/activity/v1/coaching", headers=sup_a, json={
+        "member_agent_id": ids["a1"], "coached_at": utcnow().isoformat(), "moment": "frustrated",
+        "method": "conversation", "content": "一起复盘拒绝处理话术", "outcome": "愿意明天再访",
+        "follow_up_on": today.isoformat()}))["id"])
+    ids["callback"] = int(created(client.post("/api/v1/activity/v1/callbacks", headers=sup_a, json={
+        "member_agent_id": ids["a1"], "customer_id": ids["customer"], "called_at": utcnow().isoformat(),
+        "purpose": "了解服务是否满意", "findings": "对保额有疑问", "outcome": "revisit_agreed",
+        "revisit_at": (utcnow() + timedelta(days=1)).isoformat(), "advice_to_member": "带上测算表"}))["id"])
+    created(client.put(f"/api/v1/activity/v1/diary/{today.isoformat()}", headers=sup_a, json={
+        "summary": "辅导一人", "problems": "无", "tomorrow_plan": "陪访", "self_check": "按时"}))
+
+
+def _ledger_objects(client: httpx.Client, world: World) -> None:
+    admin, ids = world.admin, world.ids
+    issued_on = (date.fromisoformat(ids["today"]) - timedelta(days=40)).isoformat()
+    policy = eventually(
+        lambda: client.post("/api/v1/ledger/v1/policies", headers={**admin, "Idempotency-Key": str(uuid.uuid4())},
+                            json={"policy_no": f"P-{secrets.token_hex(5)}", "agent_id": ids["a1"],
+                                  "policyholder": {"kind": "individual", "name": "张三",
+                                                   "external_ref": f"C-{secrets.token_hex(4)}"},
+                                  "product_code": "LIFE-20", "insurer": "本公司", "premium": "3600.00",
+                                  "frequency": "annual", "payment_mode": "cash", "issued_on": issued_on}),
+        lambda r: r.status_code == 201)
+    policy_body = created(policy)
+    ids["policy"], ids["ledger_customer"] = int(policy_body["id"]), int(policy_body["customer_id"])
+    due = created(client.get("/api/v1/ledger/v1/receivables", headers=admin, params={"agent_id": ids["a1"]}))
+    ids["receivable"] = int(due["items"][0]["id"])
+    receipt = created(client.post("/api/v1/ledger/v1/receipts", headers={
+        **world.headers("a1"), "Idempotency-Key": str(uuid.uuid4())}, json={
+        "receivable_id": ids["receivable"], "amount": "100.00", "method": "cash",
+        "handed_over_at": utcnow().isoformat()}))
+    ids["receipt"] = int(receipt["id"])
+    # A second receipt, confirmed, gives a journal entry of a1's business.
+    second = created(client.post("/api/v1/ledger/v1/receipts", headers={
+        **world.headers("a1"), "Idempotency-Key": str(uuid.uuid4())}, json={
+        "receivable_id": ids["receivable"], "amount": "200.00", "method": "cash",
+        "handed_over_at": utcnow().isoformat()}))
+    confirmed = created(client.post(f"/api/v1/ledger/v1/receipts/{second['id']}/confirmation", headers=admin,
+                                    json={"note": "现金已收"}))
+    ids["journal_entry"] = str(confirmed["entry_id"])
+    ids["settlement_run"] = f"run-{secrets.token_hex(4)}"
+    posted = created(client.post(f"/api/v1/ledger/v1/payables/settlements/{ids['settlement_run']}", headers=admin,
+                                 json={"period": ids["today"][:7], "effective_on": ids["today"],
+                                       "lines": [{"agent_id": ids["a1"], "amount": "120.00"}]}))
+    ids["payable"] = int(posted[0]["payable_id"])
+
+
+def _performance_objects(client: httpx.Client, world: World) -> None:
+    admin, ids = world.admin, world.ids
+    year = int(ids["today"][:4])
+    ids["assessment"] = int(created(eventually(
+        lambda: client.post("/api/v1/performance/v1/assessments", headers=admin, json={
+            "agent_id": ids["a1"], "kind": "monthly", "period": f"{year - 1}-12"}),
+        lambda r: r.status_code == 201))["id"])
+    ids["target"] = int(created(client.post("/api/v1/performance/v1/targets", headers=admin, json={
+        "team_id": ids["team_x"], "institution_id": ids["office_x"], "year": year, "metric": "premium",
+        "amount": "120000.00"}))["id"])
+    last_day = date.fromisoformat(ids["today"]).replace(day=1) - timedelta(days=1)
+    ids["last_month"] = last_month = last_day.isoformat()[:7]
+    ids["contest"] = int(created(client.post("/api/v1/performance/v1/contests", headers=admin, json={
+        "name": "开门红", "institution_id": ids["office_x"], "period_from": last_month, "period_to": last_month,
+        "metric": "received_premium", "rules": {"by_place": [{"place_from": 1, "place_to": 1, "prize": "100"}]}}))[
+        "id"])
+    ids["rule_set"] = int(created(client.get("/api/v1/performance/v1/rule-sets", headers=admin))[0]["id"])
+    # Last month's final run gives a1 a statement, and a1 disputes its first line.
+    created(client.post("/api/v1/performance/v1/facts", headers={**admin, "Idempotency-Key": str(uuid.uuid4())},
+                        json={"source": "保险公司月度清单", "facts": [{
+                            "agent_id": ids["a1"], "kind": "received_premium", "occurred_on": last_day.isoformat(),
+                            "product_code": "GRP", "policy_year": 1, "amount": "2000.00"}]}))
+    run = created(client.post("/api/v1/performance/v1/settlements", json={"period": last_month},
+                              headers={**admin, "Idempotency-Key": str(uuid.uuid4())}))
+    ids["performance_run"] = run["id"]
+    statement = created(client.get(f"/api/v1/performance/v1/statements/{ids['a1']}", headers=world.headers("a1"),
+                                   params={"run_id": run["id"]}))
+    ids["dispute"] = int(created(client.post("/api/v1/performance/v1/disputes", headers=world.headers("a1"), json={
+        "run_id": run["id"], "agent_id": ids["a1"], "line_no": statement["lines"][0]["line_no"],
+        "reason": "佣金少算"}))["id"])
