@@ -26,7 +26,8 @@ from svckit.ops.services import ALL
 
 # The stack runner and the load harness are the end-to-end tests' own, in the repository's tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.load import KINDS, LoadConfig, drive, seed
+from tests.e2e.branch import LoadConfig, seed
+from tests.e2e.load import KINDS, drive
 from tests.e2e.stack import running_stack
 
 CONFIG = LoadConfig(

@@ -17,7 +17,8 @@ from svckit.ops.provision import drop, libpq_url, render
 from svckit.ops.services import ALL
 from svckit.timeutil import business_date, utcnow
 
-from .load import LoadConfig, drive, missing_kinds, seed
+from .branch import LoadConfig, seed
+from .load import drive, missing_kinds
 from .stack import running_stack
 
 pytestmark = pytest.mark.e2e
