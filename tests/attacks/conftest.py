@@ -11,12 +11,15 @@ import pytest
 
 from svckit.ops.provision import drop, libpq_url, render
 from svckit.ops.services import ALL
-from tests.attacks.people import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.attacks.people import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    INTERNAL_SECRET,
+    JWT_SECRET,
+    PARTNER_BURST,
+    PARTNER_RATE_PER_SECOND,
+)
 from tests.e2e.stack import RunningStack, running_stack
-
-# Low enough that a test can exhaust a partner's bucket in a few calls and see it refill in seconds.
-PARTNER_RATE_PER_SECOND = 1.0
-PARTNER_BURST = 5
 
 
 @pytest.fixture(scope="package")
@@ -24,6 +27,7 @@ def stack(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     name, prefix = f"attacks_{secrets.token_hex(4)}", f"x{secrets.token_hex(3)}_"
     env = {
         "DATABASE_URL": render(libpq_url(pg_admin_dsn).set(database=name)), "STACK_ROLE_PREFIX": prefix,
+        "GATEWAY_JWT_SECRET": JWT_SECRET, "INTERNAL_TOKEN_SECRET": INTERNAL_SECRET,
         "GATEWAY_ADMIN_USERNAME": ADMIN_USERNAME, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
         # Every request asks org for the caller's scope, so a scope test never sees a cached answer.
         "GATEWAY_SCOPE_CACHE_SECONDS": "0",

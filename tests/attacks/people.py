@@ -13,6 +13,12 @@ import httpx
 # The stack's first administrator (the runner bootstraps it from the environment).
 ADMIN_USERNAME = "attack-admin"
 ADMIN_PASSWORD = "attack-" + secrets.token_urlsafe(18)
+# Low enough that a test can exhaust a partner's bucket in a few calls and see it refill in seconds.
+PARTNER_RATE_PER_SECOND = 1.0
+PARTNER_BURST = 5
+# Known to the tests, so they can forge tokens that differ from a real one in one respect only.
+JWT_SECRET = secrets.token_urlsafe(48)
+INTERNAL_SECRET = secrets.token_urlsafe(48)
 
 
 def login(client: httpx.Client, username: str, password: str) -> dict[str, str]:

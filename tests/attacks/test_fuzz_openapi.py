@@ -24,6 +24,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from tests.attacks.people import admin_login, complete_document, login, new_user
 from tests.e2e.stack import RunningStack
 
+pytestmark = pytest.mark.e2e
+
 EXAMPLES_PER_OPERATION = 6
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 # Logging out would end the session the fuzzer is using; logout is attacked in test_tokens.py.
