@@ -100,7 +100,7 @@ async def eventually(attempt: Callable[[], Awaitable[T | None]], what: str, pati
 @asynccontextmanager
 async def holding(system: System, table: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
     """SHARE-lock `table` (writers wait, readers do not) until the block ends; yields `blocked()`,
-    which returns once some session is waiting for the lock, i.e. a service is stuck mid-write."""
+    which returns once a session of the table's service waits for the lock: it is stuck mid-write."""
     holder, watcher = await system.sql(), await system.sql()
     transaction = holder.transaction()
     await transaction.start()
@@ -112,8 +112,9 @@ async def holding(system: System, table: str) -> AsyncIterator[Callable[[], Awai
         async def waiting() -> bool | None:
             found = await watcher.fetchval(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2"
-                " AND NOT l.granted", schema, name)
+                " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE n.nspname = $1 AND c.relname = $2 AND NOT l.granted AND a.usename = $3",
+                schema, name, system.db.role(schema))
             return True if found else None
 
         await eventually(waiting, f"a writer waiting on {table}", patience=90)
