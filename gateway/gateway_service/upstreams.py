@@ -58,18 +58,21 @@ def _pool_transport(pool: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport
     """None: httpx's own pool. "aiohttp": the same httpx API over aiohttp's connection pool."""
     if pool != "aiohttp":
         return None
+    from aiohttp import ClientConnectorError
     from httpx_aiohttp import AiohttpTransport
 
     class Transport(AiohttpTransport):
         """httpx-aiohttp 0.2 names a refused connection a connect *timeout*; here it is what it is, a
-        ConnectError (nothing reached the service: a 503, and safe to retry), as with httpx's own pool."""
+        ConnectError (nothing reached the service: a 503, and safe to retry), as with httpx's own pool.
+        Only a failure to connect is: a connection reset once the request may have been sent stays what
+        it was, since retrying it could apply a POST twice."""
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             try:
                 return await super().handle_async_request(request)
             except httpx.ConnectTimeout as error:
                 cause = error.__cause__
-                if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+                if isinstance(cause, ClientConnectorError) and not isinstance(cause, TimeoutError):
                     raise httpx.ConnectError(str(error), request=request) from cause
                 raise
 

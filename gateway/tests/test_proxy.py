@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -222,3 +224,32 @@ async def test_body_over_the_limit_is_a_413_problem(
     for response in (declared, streamed, small):
         body = assert_problem(response, 413, "payload_too_large")
         assert "1024" in body["detail"]
+
+
+async def test_a_connection_reset_after_the_request_was_sent_is_not_sent_again(
+    start_gateway: GatewayFactory, service_transports: dict[str, httpx.AsyncBaseTransport],
+    make_user: UserFactory, login: Login,
+) -> None:
+    # A service that reads the whole request, then dies (the socket reset): the POST may have been
+    # applied, so the gateway must not send it a second time, only say it got no answer.
+    received: list[bytes] = []
+
+    async def take_and_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        writer.transport.abort()
+
+    server = await asyncio.start_server(take_and_reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transports = {k: v for k, v in service_transports.items() if k != "ledger"}
+    try:
+        async with start_gateway(transports=transports, ledger_url=f"http://127.0.0.1:{port}") as gateway:
+            pair = await login(gateway, await make_user())
+            response = await gateway.post("/api/v1/ledger/v1/receipts", headers=bearer(pair), json={"x": 1})
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert response.status_code in (502, 504), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert len(received) == 1
