@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from svckit.ops.provision import drop, libpq_url, render
@@ -19,6 +20,7 @@ from tests.attacks.people import (
     PARTNER_BURST,
     PARTNER_RATE_PER_SECOND,
 )
+from tests.attacks.world import World, build
 from tests.e2e.stack import RunningStack, running_stack
 
 
@@ -41,3 +43,10 @@ def stack(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             assert running.stop() == 0, running.text()[-4000:]
     finally:
         asyncio.run(drop(pg_admin_dsn, name, schemas=[s.name for s in ALL], role_prefix=prefix))
+
+
+@pytest.fixture(scope="package")
+def world(stack: RunningStack) -> World:
+    """The company every object-level attack aims at (see world.py), built once."""
+    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
+        return build(client)

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.attacks.people import complete_document
-from tests.attacks.world import World, build
+from tests.attacks.world import World
 from tests.e2e.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -295,12 +295,6 @@ def _refused(response: httpx.Response, statuses: tuple[int, ...] = (403, 404)) -
     assert response.status_code in statuses, response.text
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     assert response.json()["code"], response.text
-
-
-@pytest.fixture(scope="module")
-def world(stack: RunningStack) -> World:
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        return build(client)
 
 
 @pytest.fixture(scope="module")

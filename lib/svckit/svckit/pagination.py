@@ -19,6 +19,7 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from svckit.errors import Unprocessable
+from svckit.storable import INT64_MAX, INT64_MIN
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
@@ -83,12 +84,38 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
                             field="cursor") from None
 
 
+def decode_int_cursor(cursor: str, width: int) -> list[int]:
+    """A cursor of `width` 64-bit integers, for queries written out in SQL (no columns to check against)."""
+    values = decode_cursor(cursor, width)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and INT64_MIN <= v <= INT64_MAX for v in values):
+        raise Unprocessable("cursor is not one this endpoint issued", code="invalid_cursor", field="cursor")
+    return values
+
+
+def _fits(key: ColumnElement[Any], value: Any) -> bool:
+    """Whether a cursor value can be compared with `key`: a cursor is only base64 JSON, so one made by
+    hand or taken from another endpoint must not reach the database as a value of the wrong type."""
+    try:
+        expected = key.type.python_type
+    except NotImplementedError:
+        return True
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
+    if expected is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if expected is str:
+        return isinstance(value, str) and "\x00" not in value
+    return isinstance(value, expected)
+
+
 def keyset(
     stmt: Select[Any], keys: Sequence[ColumnElement[Any]], params: PageParams, *, descending: bool = False
 ) -> Select[Any]:
     """Order by `keys` (which together must be unique), start after the cursor, fetch one extra row."""
     if params.cursor is not None:
         after = decode_cursor(params.cursor, len(keys))
+        if not all(_fits(key, value) for key, value in zip(keys, after, strict=True)):
+            raise Unprocessable("cursor is not one this endpoint issued", code="invalid_cursor", field="cursor")
         row, bound = tuple_(*keys), tuple_(*after)
         stmt = stmt.where(row < bound if descending else row > bound)
     order = [k.desc() for k in keys] if descending else list(keys)

@@ -12,7 +12,7 @@ from ledger_service.models import Receipt, Receivable
 from ledger_service.schemas import ReceiptCreate, ReceiptDecision, ReceiptRead, RunningLine
 from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep
-from svckit.pagination import Page, decode_cursor, encode_cursor, keyset, page_of
+from svckit.pagination import Page, decode_int_cursor, encode_cursor, keyset, page_of
 from svckit.routing import SessionDep, service_router
 from svckit.scope import DataScope
 
@@ -82,7 +82,7 @@ async def running_account(customer_id: int, session: SessionDep, scope: ScopeDep
     """The customer's running account 往来台帐: each premium charged and each payment, with what is
     still owed after it, oldest first."""
     await require_customer(session, scope, customer_id)
-    after = decode_cursor(page.cursor, 2) if page.cursor is not None else [0, 0]
+    after = decode_int_cursor(page.cursor, 2) if page.cursor is not None else [0, 0]
     rows = (await session.execute(text(
         "SELECT * FROM (SELECT p.posted_at, p.entry_id, p.line_no, e.kind, e.description, p.policy_id,"
         "   p.receivable_id, p.currency, greatest(p.amount, 0) AS charged, greatest(-p.amount, 0) AS paid,"
