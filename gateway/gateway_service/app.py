@@ -73,6 +73,7 @@ def create_app(
             settings, policy, upstreams, OpenAPICache(settings.openapi_cache_seconds),
             ScopeCache(settings.scope_cache_seconds), SecretBox(settings.partner_master_key.get_secret_value()),
             TokenBuckets(settings.partner_rate_per_second, settings.partner_rate_burst),
+            TokenBuckets(settings.login_failure_rate_per_second, settings.login_failure_burst),
         )
         purger = asyncio.create_task(partner_auth.purge_nonces_forever(db, settings.partner_nonce_purge_seconds))
         try:

@@ -57,6 +57,12 @@ class GatewaySettings(ServiceSettings):
         default=60.0, gt=0, description="How often nonces older than the timestamp window are deleted",
     )
 
+    # Password guessing: each failed login spends a token of its username's bucket; with none left,
+    # every login of that username is 429 until one is back (a right password included).
+    login_failure_rate_per_second: float = Field(
+        default=0.1, gt=0, description="Failed logins a username earns back per second (one per 10 s)")
+    login_failure_burst: int = Field(default=10, ge=1, description="Failed logins a username may have at once")
+
     admin_username: str = Field(default="admin", description="Username of the first administrator (bootstrap)")
     admin_password: SecretStr | None = Field(
         default=None, description="Password of the first administrator; generated and printed once when unset",

@@ -24,6 +24,7 @@ class GatewayState:
     scopes: ScopeCache
     secret_box: SecretBox  # opens the partners' signing secrets
     partner_limits: TokenBuckets  # per partner code
+    login_failures: TokenBuckets  # per username: each failed login spends a token
 
 
 def gateway_of(request: Request) -> GatewayState:

@@ -16,6 +16,9 @@ ADMIN_PASSWORD = "attack-" + secrets.token_urlsafe(18)
 # Low enough that a test can exhaust a partner's bucket in a few calls and see it refill in seconds.
 PARTNER_RATE_PER_SECOND = 1.0
 PARTNER_BURST = 5
+# Failed logins a username may have at once, and how fast it earns them back (a 2-second wait).
+LOGIN_FAILURE_BURST = 5
+LOGIN_FAILURE_RATE_PER_SECOND = 0.5
 # Known to the tests, so they can forge tokens that differ from a real one in one respect only.
 JWT_SECRET = secrets.token_urlsafe(48)
 INTERNAL_SECRET = secrets.token_urlsafe(48)

@@ -15,6 +15,8 @@ from tests.attacks.people import (
     ADMIN_USERNAME,
     INTERNAL_SECRET,
     JWT_SECRET,
+    LOGIN_FAILURE_BURST,
+    LOGIN_FAILURE_RATE_PER_SECOND,
     PARTNER_BURST,
     PARTNER_RATE_PER_SECOND,
 )
@@ -33,6 +35,8 @@ def attack_stack(pg_admin_dsn: str, data_dir: Path) -> Iterator[RunningStack]:
         "GATEWAY_SCOPE_CACHE_SECONDS": "0",
         "GATEWAY_PARTNER_RATE_PER_SECOND": str(PARTNER_RATE_PER_SECOND),
         "GATEWAY_PARTNER_RATE_BURST": str(PARTNER_BURST),
+        "GATEWAY_LOGIN_FAILURE_RATE_PER_SECOND": str(LOGIN_FAILURE_RATE_PER_SECOND),
+        "GATEWAY_LOGIN_FAILURE_BURST": str(LOGIN_FAILURE_BURST),
     }
     try:
         with running_stack(env, data_dir) as running:

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from gateway_service import accounts, sessions
 from gateway_service.deps import PrincipalDep
+from gateway_service.ratelimit import RateLimited
 from gateway_service.schemas import LoginRequest, RefreshRequest, TokenPairRead, UserRead
 from gateway_service.state import gateway_of
-from svckit.errors import problem_response
+from svckit.errors import Unauthorized, problem_response
 from svckit.problems import problem_responses
 from svckit.routing import SessionDep, TransactionalRoute
 from svckit.storable import refuse_unstorable_values
@@ -22,10 +23,19 @@ def _read(pair: sessions.TokenPair) -> TokenPairRead:
                          refresh_token=pair.refresh_token, refresh_expires_in=pair.refresh_expires_in)
 
 
-@router.post("/login", response_model=TokenPairRead, responses=problem_responses(401))
+@router.post("/login", response_model=TokenPairRead, responses=problem_responses(401, 429))
 async def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenPairRead:
-    """Log in with username and password: a short-lived access token and a single-use refresh token."""
-    pair = await sessions.login(session, gateway_of(request).policy, body.username, body.password)
+    """Log in with username and password: a short-lived access token and a single-use refresh token.
+    After repeated failures a username is refused with 429 for the `Retry-After` seconds."""
+    state, username = gateway_of(request), accounts.normalize_username(body.username)
+    wait = state.login_failures.wait(username)
+    if wait is not None:
+        raise RateLimited("too many failed logins for this username; retry later", retry_after=wait)
+    try:
+        pair = await sessions.login(session, state.policy, body.username, body.password)
+    except Unauthorized:
+        state.login_failures.take(username)
+        raise
     return _read(pair)
 
 
