@@ -15,6 +15,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -81,6 +82,14 @@ def _fuzz(stack: RunningStack, authenticate: Callable[[], dict[str, str]]) -> li
                     # An operation without parameters or body has no invalid form; its valid one ran above.
                     assert mode is GenerationMode.NEGATIVE, operation.label
     return failures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hypothesis keeps caches (constants, unicode tables) in its home: a temporary one, not the checkout."""
+    set_hypothesis_home_dir(str(tmp_path_factory.mktemp("hypothesis")))
+    yield
+    set_hypothesis_home_dir(None)
 
 
 @pytest.fixture(scope="module")
