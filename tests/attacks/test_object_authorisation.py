@@ -16,6 +16,7 @@ Each GET case also names a witness who does see the object, so a refusal is neve
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -348,3 +349,100 @@ def test_attackers_are_refused(client: httpx.Client, world: World, method: str, 
                                                                     "to": world.ids["today"]})
             assert seen.status_code == 200, seen.text
             assert "ATTACK" not in seen.text, seen.text
+
+
+# Creations that name whose object they make in the body: the same attackers aim them at X.
+BODY_IDS = frozenset({"agent_id", "team_id", "institution_id", "customer_id", "receivable_id", "member_agent_id",
+                      "policy_id", "owner_agent_id", "supervisor_id", "parent_id", "host_agent_id", "entry_id",
+                      "run_id", "branch_id", "from_agent_id", "to_agent_id"})
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+BODY_CASES: dict[tuple[str, str], Case] = {
+    ("POST", "/api/v1/org/v1/institutions"): Case(reach="team", body=lambda ids: {
+        "parent_id": ids["office_x"], "kind": "service_office", "tier": 4, "code": f"Z{_tag()}", "name": "营销服务部",
+        "opened_on": ids["today"]}),
+    ("POST", "/api/v1/org/v1/teams"): Case(reach="team", body=lambda ids: {
+        "institution_id": ids["office_x"], "valid_from": ids["today"]}),
+    ("POST", "/api/v1/org/v1/agents"): Case(reach="team", body=lambda ids: {
+        "code": f"A{_tag()}", "name": "新人", "licence_no": f"L{_tag()}", "hire_date": ids["today"],
+        "institution_id": ids["office_x"], "team_id": ids["team_x"], "supervisor_id": ids["sup_a"],
+        "rank_code": "agent"}),
+    ("POST", "/api/v1/performance/v1/disputes"): Case(body=lambda ids: {
+        "run_id": ids["performance_run"], "agent_id": ids["a1"], "line_no": 1, "reason": "ATTACK"}),
+    ("POST", "/api/v1/performance/v1/assessments"): Case(body=lambda ids: {
+        "agent_id": ids["a1"], "kind": "monthly", "period": ids["last_month"]}),
+    ("POST", "/api/v1/performance/v1/targets"): Case(reach="team", body=lambda ids: {
+        "team_id": ids["team_x"], "institution_id": ids["office_x"], "year": int(ids["today"][:4]) + 1,
+        "metric": "recruits", "amount": "10"}),
+    ("POST", "/api/v1/performance/v1/contests"): Case(reach="team", body=lambda ids: {
+        "name": "ATTACK", "institution_id": ids["office_x"], "period_from": ids["last_month"],
+        "period_to": ids["last_month"], "metric": "received_premium", "rules": {}}),
+    ("POST", "/api/v1/activity/v1/entries"): Case(body=lambda ids: {
+        "id": str(uuid.uuid4()), "kind": "interview", "occurred_at": ids["now"],
+        "customer_id": ids["customer"]}),
+    ("POST", "/api/v1/activity/v1/customer-transfers"): Case(body=lambda ids: {
+        "from_agent_id": ids["a1"], "to_agent_id": ids["a2"], "reason": "reassignment"}),
+    ("POST", "/api/v1/activity/v1/plans"): Case(reach="team", body=lambda ids: {
+        "kind": "team_monthly_plan", "period_start": ids["today"][:8] + "01", "team_id": ids["team_x"],
+        "planned": {"interview": 1}, "plan": "ATTACK", "target": "1"}),
+    ("POST", "/api/v1/activity/v1/meetings"): Case(reach="team", body=lambda ids: {
+        "team_id": ids["team_x"], "kind": "evening", "held_on": ids["today"], "host_agent_id": ids["a1"],
+        "minutes": "ATTACK", "decisions": [], "attendance": [
+            {"agent_id": ids[name], "status": "present"} for name in ("manager", "sup_a", "sup_b", "a1", "a2", "b1")]}),
+    ("POST", "/api/v1/activity/v1/coaching"): Case(body=lambda ids: {
+        "member_agent_id": ids["a1"], "coached_at": ids["now"], "moment": "frustrated",
+        "method": "conversation", "content": "ATTACK"}),
+    ("POST", "/api/v1/activity/v1/callbacks"): Case(body=lambda ids: {
+        "member_agent_id": ids["a1"], "customer_id": ids["customer"], "called_at": ids["now"],
+        "purpose": "ATTACK", "outcome": "revisit_agreed"}),
+    ("POST", "/api/v1/ledger/v1/journal/entries"): Case(reach="team", body=lambda ids: {
+        "branch_id": ids["branch_x"], "effective_on": ids["today"], "description": "ATTACK", "postings": [
+            {"account": "bank", "side": "debit", "amount": "10.00"},
+            {"account": "premium_income", "side": "credit", "amount": "10.00"}]}),
+    ("POST", "/api/v1/ledger/v1/policies"): Case(body=lambda ids: {
+        "policy_no": f"P-{_tag()}", "agent_id": ids["a1"], "policyholder": {
+            "kind": "individual", "name": "ATTACK", "external_ref": f"C-{_tag()}"},
+        "product_code": "LIFE-20", "insurer": "本公司", "premium": "1.00", "frequency": "annual",
+        "payment_mode": "cash", "issued_on": ids["today"]}),
+    ("POST", "/api/v1/ledger/v1/receipts"): Case(body=lambda ids: {
+        "receivable_id": ids["receivable"], "amount": "1.00", "method": "cash",
+        "handed_over_at": ids["now"]}),
+}
+
+
+def creations_naming_an_owner(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every write without path parameters whose body names an agent, team,
+    institution or another object of theirs."""
+    schemas = document["components"]["schemas"]
+    for path, item in document["paths"].items():
+        if "{" in path or path.startswith("/api/v1/partner/"):
+            continue
+        for method, operation in item.items():
+            if method not in ("post", "put", "patch"):
+                continue
+            schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            schema = schemas.get(schema.get("$ref", "").rsplit("/", 1)[-1], schema)
+            if BODY_IDS & set(schema.get("properties", {})):
+                yield method.upper(), path
+
+
+def test_every_creation_naming_an_owner_has_a_case(stack: RunningStack) -> None:
+    found = set(creations_naming_an_owner(complete_document(stack.gateway)))
+    assert found == BODY_CASES.keys(), (sorted(found - BODY_CASES.keys()), sorted(BODY_CASES.keys() - found))
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(BODY_CASES), ids=[f"{m} {p}" for m, p in sorted(BODY_CASES)])
+def test_attackers_cannot_create_in_someone_elses_name(client: httpx.Client, world: World, method: str,
+                                                       path: str) -> None:
+    case = BODY_CASES[(method, path)]
+    for who in AGENT_ATTACKERS if case.reach == "agent" else TEAM_ATTACKERS:
+        headers = {**world.headers(who), "Idempotency-Key": str(uuid.uuid4())}
+        response = client.request(method, path, json=case.body(world.ids) if case.body else None, headers=headers)
+        context = f"{who} on {method} {path}: {response.status_code} {response.text[:300]}"
+        # Refused by role or scope (403/404), or as a 422 naming the very field that names the owner.
+        _refused(response, (403, 404, 422))
+        assert response.status_code != 422 or response.json().get("field") in BODY_IDS, context

@@ -100,7 +100,7 @@ def _org_objects(client: httpx.Client, world: World) -> None:
 def _activity_objects(client: httpx.Client, world: World) -> None:
     ids, a1, sup_a = world.ids, world.headers("a1"), world.headers("sup_a")
     today = business_date(utcnow())
-    ids["today"] = today.isoformat()
+    ids["today"], ids["now"] = today.isoformat(), utcnow().isoformat()
     # The first call waits for activity's copy of the organisation to know a1.
     customer = eventually(
         lambda: client.post("/api/v1/activity/v1/customers", headers=a1, json={
