@@ -93,7 +93,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/org/v1/agents/{agent_id}/count-back"): Case(A1, witness="admin", query={
         "period_start": "=2026-01-01", "period_end": "=2026-07-01", "assessment": "=promotion"}),
     ("POST", "/api/v1/org/v1/separations/{separation_id}/return"): Case(
-        {"separation_id": "a1"}, reach="team", body=on()),
+        {"separation_id": "separation"}, reach="team", body=on()),
     # performance
     ("GET", "/api/v1/performance/v1/facts/agents/{agent_id}"): Case(A1, query=LAST_MONTH, witness="a1"),
     ("GET", "/api/v1/performance/v1/facts/agents/{agent_id}/activity"): Case(A1, query=LAST_MONTH, witness="a1"),

@@ -91,6 +91,18 @@ def _org_objects(client: httpx.Client, world: World) -> None:
     ids["territory"] = f"T-{secrets.token_hex(4)}"
     created(client.post(f"/api/v1/org/v1/agents/{ids['a1']}/territories", headers=admin, json={
         "kind": "territory", "code": ids["territory"], "effective_on": "2024-02-01"}))
+    # A supervisor the manager nurtured reaches the manager's level: under the seeded policy their
+    # team separates from the manager's line, a separation the manager's count-back names.
+    tag = secrets.token_hex(4)
+    nurtured = int(created(client.post("/api/v1/org/v1/agents", headers=admin, json={
+        "code": f"N{tag}", "name": f"育成{tag}", "licence_no": f"L{tag}", "hire_date": "2024-01-01",
+        "institution_id": ids["office_x"], "supervisor_id": ids["manager"], "nurturer_id": ids["manager"],
+        "rank_code": "supervisor"}))["id"])
+    created(client.post(f"/api/v1/org/v1/agents/{nurtured}/rank-changes", headers=admin, json={
+        "effective_on": "2025-01-01", "rank_code": "department_manager", "kind": "promotion", "reason": "H2"}))
+    counted = created(client.get(f"/api/v1/org/v1/agents/{ids['manager']}/count-back", headers=admin, params={
+        "period_start": "2025-01-01", "period_end": "2025-07-01", "assessment": "maintenance"}))
+    ids["separation"] = int(counted[0]["separation_id"])
     change = client.post("/api/v1/org/v1/team-changes", headers=admin, json={
         "kind": "create", "institution_id": ids["office_x"], "effective_on": "2026-01-01", "reason": "2025 assessment",
         "annual_premium_plan": {"amount": "6000000.00", "currency": "CNY"}, "planned_headcount": 6})
