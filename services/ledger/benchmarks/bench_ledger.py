@@ -445,7 +445,9 @@ async def load_receivables(conn: asyncpg.Connection, org: Org) -> float:
     rng = random.Random(23)  # noqa: S311 - reproducible data
     known = await working_calendar(conn)
     started = time.perf_counter()
-    for open_, count, first in ((True, RECEIVABLES, 0), (False, SETTLED, 50_000_000)):
+    # Policy ids far above any real policy's: the reconciliation stage after this one issues real
+    # policies (ids from 1) in the same branch, and (branch, policy, installment) is unique.
+    for open_, count, first in ((True, RECEIVABLES, 500_000_000), (False, SETTLED, 550_000_000)):
         rows = receivable_rows(rng, org, known, count, open_=open_, first_policy=first)
         while chunk := list(itertools.islice(rows, 100_000)):
             await conn.copy_records_to_table("receivable", schema_name="ledger", columns=RECEIVABLE_COLUMNS,
