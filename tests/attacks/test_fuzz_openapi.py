@@ -9,6 +9,7 @@ reported together, each with the curl command that reproduces it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 
 from tests.attacks.people import admin_login, complete_document, login, new_user
 from tests.attacks.stacks import attack_stack
+from tests.attacks.world import World, build
 from tests.e2e.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -55,33 +57,51 @@ def _trial(stack: RunningStack, session: requests.Session, headers: dict[str, st
     return trial
 
 
-def _examples(operation: APIOperation, mode: GenerationMode) -> Callable[[Callable[[Case], None]], Callable[[], None]]:
+def _examples(operation: APIOperation, mode: GenerationMode, path_parameters: dict[str, Any] | None,
+              ) -> Callable[[Callable[[Case], None]], Callable[[], None]]:
     def run(trial: Callable[[Case], None]) -> Callable[[], None]:
+        strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
         return settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
                         phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))(
-            given(case=operation.as_strategy(generation_mode=mode))(trial))
+            given(case=strategy)(trial))
 
     return run
 
 
-def _fuzz(stack: RunningStack, authenticate: Callable[[], dict[str, str]]) -> list[str]:
+PathIds = Callable[[str, str], Any]
+
+
+def _fuzz(stack: RunningStack, authenticate: Callable[[], dict[str, str]], real_ids: PathIds | None = None,
+          modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
+          ) -> tuple[list[str], int]:
+    """Every operation (with `real_ids`: only those with path parameters, aimed at real objects);
+    returns the failures and how many operations were tried."""
     schema = schemathesis.openapi.from_dict(complete_document(stack.gateway))
     failures: list[str] = []
+    tried = 0
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 100
     with requests.Session() as session:
         for operation in operations:
             if (operation.method.upper(), operation.path) in NOT_FUZZED:
                 continue
+            path_parameters = None
+            if real_ids is not None:
+                names = [p.name for p in operation.path_parameters]
+                path_parameters = {name: real_ids(operation.path, name) for name in names}
+                path_parameters = {k: v for k, v in path_parameters.items() if v is not None}
+                if not path_parameters:
+                    continue
             headers = authenticate()  # a fresh session each time: nothing one operation does can lock out the next
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            tried += 1
+            for mode in modes:
                 try:
-                    _examples(operation, mode)(_trial(stack, session, headers, f"{operation.label} [{mode.value}]",
-                                                      failures))()
+                    _examples(operation, mode, path_parameters)(_trial(
+                        stack, session, headers, f"{operation.label} [{mode.value}]", failures))()
                 except Unsatisfiable:
                     # An operation without parameters or body has no invalid form; its valid one ran above.
                     assert mode is GenerationMode.NEGATIVE, operation.label
-    return failures
+    return failures, tried
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -100,6 +120,42 @@ def fuzzed_stack(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) ->
         yield running
 
 
+# Which object of the world a path parameter names, by the parameter and the service it belongs to.
+REAL_IDS = {"agent_id": "a1", "team_id": "team_x", "institution_id": "office_x", "sheet_id": "plan",
+            "meeting_id": "meeting", "policy_id": "policy", "receivable_id": "receivable", "receipt_id": "receipt",
+            "payable_id": "payable", "assessment_id": "assessment", "target_id": "target", "contest_id": "contest",
+            "dispute_id": "dispute", "rule_set_id": "rule_set", "request_id": "team_change",
+            "separation_id": "separation", "user_id": "a1_user", "key_id": "partner_key", "day": "today",
+            "bank_code": "partner"}
+
+
+def real_ids_of(world: World) -> PathIds:
+    ids = world.ids
+
+    def real(path: str, name: str) -> Any:
+        service = path.split("/")[3] if path.startswith("/api/v1/") else ""
+        key = {("ledger", "entry_id"): "journal_entry", ("activity", "entry_id"): "entry",
+               ("ledger", "customer_id"): "ledger_customer", ("activity", "customer_id"): "customer",
+               ("performance", "run_id"): "performance_run", ("ledger", "run_id"): "settlement_run",
+               ("org", "code"): "territory", ("auth", "code"): "partner"}.get((service, name), REAL_IDS.get(name))
+        if name == "record_id":
+            key = "coaching" if "/coaching/" in path else "callback"
+        return ids[key] if key is not None else None
+
+    return real
+
+
+def test_operations_aimed_at_real_objects_answer_no_server_error(fuzzed_stack: RunningStack) -> None:
+    """The same checks with every path parameter naming a real object, so bodies and queries reach the
+    code behind the lookups (runs first: the stack's data is still as the world made it)."""
+    with httpx.Client(base_url=fuzzed_stack.gateway, timeout=60) as client:
+        world = build(client)
+        failures, tried = _fuzz(fuzzed_stack, lambda: admin_login(client), real_ids_of(world),
+                                modes=(GenerationMode.POSITIVE,))
+    assert tried > 80  # every operation with a path parameter
+    assert not failures, f"{len(failures)} failure(s):\n\n" + "\n\n".join(failures)
+
+
 @pytest.mark.parametrize("role", ["admin", "agent"])
 def test_no_operation_answers_a_server_error_or_breaks_its_schema(fuzzed_stack: RunningStack, role: str) -> None:
     stack = fuzzed_stack
@@ -110,5 +166,6 @@ def test_no_operation_answers_a_server_error_or_breaks_its_schema(fuzzed_stack: 
         def authenticate() -> dict[str, str]:
             return admin_login(client) if user is None else login(client, user.username, user.password)
 
-        failures = _fuzz(stack, authenticate)
+        failures, tried = _fuzz(stack, authenticate)
+    assert tried > 150
     assert not failures, f"{len(failures)} failure(s):\n\n" + "\n\n".join(failures)

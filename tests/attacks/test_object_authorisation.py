@@ -11,6 +11,8 @@ convention, found in the services: an object outside the caller's scope is 404 (
 its existence is not revealed); an action the caller's role may never take is 403. Each refusal is
 problem+json. A list filtered on someone else's agent, team or institution is refused or empty.
 Each GET case also names a witness who does see the object, so a refusal is never just a typo.
+Creations whose body names an owner (agent, team, institution, customer, receivable...) are read
+from the document the same way and aimed at X: refused with 403/404, or 422 naming that field.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Case:
     """How to aim one route at the victim's objects, and what the attackers must get."""
 
     path: dict[str, str] = field(default_factory=dict)  # path parameter -> key of World.ids
-    query: dict[str, str] = field(default_factory=dict)  # query parameter -> key of World.ids
+    query: dict[str, str] = field(default_factory=dict)  # query parameter -> key of World.ids, or "=literal"
     body: Body | None = None
     kind: str = "object"  # object | list | shared | own | partner
     reach: str = "agent"  # agent: objects of a1 or A; team: of department or office X
@@ -52,6 +54,7 @@ class Case:
 
 
 def on(day_key: str = "today") -> Body:
+    """A body of just an effective date."""
     return lambda ids: {"effective_on": ids[day_key]}
 
 
