@@ -17,7 +17,9 @@ class PerformanceSettings(ServiceSettings):
     activity_url: str | None = Field(default=None, description="Internal URL of activity: agents' days in "
                                      "numbers (the activity counts of KPI) come from its change feed")
     poll_seconds: float = Field(default=1.0, gt=0, description="Pause between polls when a feed has nothing new")
-    payables_chunk: int = Field(default=20_000, ge=1, le=20_000, description="Payable lines per request to the "
+    # 10,000 rather than the ledger's limit: a month's chunks then keep both ledger workers busy to the
+    # end (100,000 payables: 10.1 s against 11.6 s end to end in the benchmark).
+    payables_chunk: int = Field(default=10_000, ge=1, le=20_000, description="Payable lines per request to the "
                                 "ledger (its limit is 20,000)")
     payables_concurrency: int = Field(default=2, ge=1, le=16, description="Chunks of payables posted to the "
                                       "ledger at once (its workers take them in parallel)")
