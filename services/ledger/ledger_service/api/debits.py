@@ -14,8 +14,10 @@ from sqlalchemy import select
 from ledger_service import access, bank
 from ledger_service.api.bank import BatchRead
 from ledger_service.api.deps import FinanceOnly, PageDep, ScopeDep, actor_of
-from ledger_service.models import BankAccount, BankException
+from ledger_service.models import DIRECTORY, BankAccount, BankException
 from ledger_service.schemas import Schema
+from svckit import directory
+from svckit.errors import NotFound
 from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep
 from svckit.money import CurrencyCode
@@ -85,6 +87,13 @@ async def set_bank_account(bank_code: str, body: BankAccountIn, session: Session
     """Name a partner bank's collection account and the branch it collects for."""
     await access.institution_path(session, body.branch_id, field="branch_id")
     await _branch(session, scope, body.branch_id)
+    # An account that exists already collects for its branch: only whoever may see that branch may
+    # rename it or point it (and the money its bank sends) at another branch.
+    existing = (await session.execute(select(BankAccount.branch_id).where(BankAccount.bank_code == bank_code))
+                ).scalar()
+    if existing is not None:
+        await access.require(session, scope, agent_id=None, institution_id=existing, what="bank_account",
+                             object_id=bank_code, field="bank_code")
     return await bank.set_account(session, bank_code=bank_code, name=body.name, branch_id=body.branch_id,
                                   currency=body.currency, actor=actor_of(caller))
 
@@ -101,7 +110,11 @@ async def create_batch(body: BatchCreate, session: SessionDep, caller: CallerDep
                        _: IdempotencyDep) -> object:
     """A batch of debit instructions for every open premium due by the date, on policies paid by
     auto-debit, in the bank's branch; a premium already being debited is left out."""
-    await _branch(session, scope, (await bank.account(session, body.bank_code)).branch_id)
+    # Another branch's account is refused exactly like an unknown one, so bank codes cannot be probed.
+    account = await bank.account(session, body.bank_code)
+    if not await directory.allows(session, scope, DIRECTORY, agent_id=None, institution_id=account.branch_id):
+        raise NotFound(f"no collection account for bank {body.bank_code!r}", code="bank_account_unknown",
+                       field="bank_code")
     return await bank.create_batch(session, bank_code=body.bank_code, due_through=body.due_through,
                                    actor=actor_of(caller))
 
@@ -110,7 +123,10 @@ async def create_batch(body: BatchCreate, session: SessionDep, caller: CallerDep
 async def read_batch(batch_id: int, session: SessionDep, scope: ScopeDep) -> object:
     """One batch."""
     found = await bank.batch_of(session, batch_id)
-    await _branch(session, scope, (await bank.account(session, found.bank_code)).branch_id)
+    # A batch belongs to the branch its bank's account collects for (its instructions are that
+    # branch's premiums); outside the scope it is refused like a batch that does not exist.
+    await access.require(session, scope, agent_id=None, institution_id=(await bank.account(
+        session, found.bank_code)).branch_id, what="batch", object_id=batch_id, field="batch_id")
     return found
 
 
