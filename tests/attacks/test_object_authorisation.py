@@ -13,6 +13,11 @@ problem+json. A list filtered on someone else's agent, team or institution is re
 Each GET case also names a witness who does see the object, so a refusal is never just a typo.
 Creations whose body names an owner (agent, team, institution, customer, receivable...) are read
 from the document the same way and aimed at X: refused with 403/404, or 422 naming that field.
+
+Branch Y's finance (fin_y) attacks every route too. Where finance works (the books, receipts,
+payables, auto-debit, disputes' finance step), FINANCE_CASES aims it at real objects of branch X
+kept for the purpose, and branch X's finance (fin_x) is the witness who gets 200 or 201: for a
+write, after the attack was refused, so the attack meets the object untouched.
 """
 
 from __future__ import annotations
@@ -257,6 +262,68 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 
+# Finance keeps some things for the whole company, not for a branch: a branch's finance may act on
+# them, so no other branch's object is named and fin_y is not an attacker there. A monthly settlement
+# run settles every agent of the company (statements and disputes, per agent, are under data scope);
+# the holiday calendar and the ledger's rules are the company's.
+FINANCE_COMPANY_WIDE: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/performance/v1/settlements/{run_id}"): "the company's settlement run: its header and totals",
+    ("GET", "/api/v1/performance/v1/settlements/{run_id}/diff"): "the company's settlement run compared",
+    ("POST", "/api/v1/performance/v1/settlements/{run_id}/post"): "completes the company's run, idempotent",
+    ("PUT", "/api/v1/ledger/v1/calendar/years/{year}"): "the company's holiday calendar",
+    ("POST", "/api/v1/ledger/v1/rules/{name}"): "the company's collection deadlines and aging rules",
+}
+FIN_X_BRANCH = {"branch_id": "branch_x"}
+
+
+def _refund(ids: dict[str, Any]) -> dict[str, Any]:
+    return {"how": "refund", "on": ids["today"], "note": "退回"}
+
+
+# Routes finance works on, aimed at objects of branch X: fin_y is refused as outside its scope (404
+# `*_not_found`, or an empty list), fin_x (the witness) gets 200/201. The bank's collection account
+# collects for one branch and a debit batch holds only that branch's premiums, so both belong to
+# the account's branch (not to the bank); a bank exception to the branch whose suspense holds it.
+FINANCE_CASES: dict[tuple[str, str], tuple[Case, ...]] = {
+    ("GET", "/api/v1/ledger/v1/journal/entries/{entry_id}"): (Case({"entry_id": "journal_entry"}),),
+    ("POST", "/api/v1/ledger/v1/journal/entries/{entry_id}/reversal"): (Case(
+        {"entry_id": "manual_entry"}, body=lambda ids: {"effective_on": ids["today"], "reason": "冲销"}),),
+    ("GET", "/api/v1/ledger/v1/journal/balances"): (Case(query=FIN_X_BRANCH, kind="list"),
+                                                    Case(query=A1, kind="list")),
+    ("GET", "/api/v1/ledger/v1/journal/trial-balance"): (Case(query=FIN_X_BRANCH, kind="list"),),
+    ("GET", "/api/v1/ledger/v1/policies"): (Case(query=A1, kind="list"),),
+    ("GET", "/api/v1/ledger/v1/policies/{policy_id}"): (Case({"policy_id": "policy"}),),
+    ("GET", "/api/v1/ledger/v1/policies/{policy_id}/events"): (Case({"policy_id": "policy"}),),
+    ("GET", "/api/v1/ledger/v1/receivables"): (Case(query=A1, kind="list"),),
+    ("GET", "/api/v1/ledger/v1/receivables/overdue"): (Case(query=A1, kind="list"),),
+    ("GET", "/api/v1/ledger/v1/receivables/{receivable_id}"): (Case({"receivable_id": "receivable"}),),
+    ("GET", "/api/v1/ledger/v1/receipts"): (Case(query=A1, kind="list"),),
+    ("GET", "/api/v1/ledger/v1/receipts/{receipt_id}"): (Case({"receipt_id": "receipt"}),),
+    ("POST", "/api/v1/ledger/v1/receipts/{receipt_id}/confirmation"): (Case(
+        {"receipt_id": "receipt_to_confirm"}, body=lambda ids: {"note": "现金已收"}),),
+    ("POST", "/api/v1/ledger/v1/receipts/{receipt_id}/rejection"): (Case(
+        {"receipt_id": "receipt_to_reject"}, body=lambda ids: {"note": "未收到"}),),
+    ("GET", "/api/v1/ledger/v1/customers/{customer_id}/running-account"): (Case(
+        {"customer_id": "ledger_customer"}, kind="list"),),
+    ("GET", "/api/v1/ledger/v1/payables"): (Case(query=A1, kind="list"),),
+    ("GET", "/api/v1/ledger/v1/payables/{payable_id}"): (Case({"payable_id": "payable"}),),
+    ("POST", "/api/v1/ledger/v1/payables/{payable_id}/payment"): (Case(
+        {"payable_id": "payable_to_pay"}, body=lambda ids: {"paid_on": ids["today"]}),),
+    # fin_y may book to branch Y: pointing X's account there would send X's money to Y's books.
+    ("PUT", "/api/v1/ledger/v1/bank-accounts/{bank_code}"): (
+        Case({"bank_code": "partner"}, body=lambda ids: {"name": "ATTACK", "branch_id": ids["branch_y"]},
+             witness="skip"),
+        Case({"bank_code": "partner"}, body=lambda ids: {"name": "合作银行代扣账户", "branch_id": ids["branch_x"]})),
+    ("GET", "/api/v1/ledger/v1/debit-batches/{batch_id}"): (Case({"batch_id": "debit_batch"}),),
+    ("POST", "/api/v1/ledger/v1/bank-exceptions/{exception_id}/resolution"): (Case(
+        {"exception_id": "bank_exception"}, body=_refund),),
+    ("GET", "/api/v1/performance/v1/statements/{agent_id}"): (Case(A1, query={"run_id": "performance_run"}),),
+    ("GET", "/api/v1/performance/v1/disputes/{dispute_id}"): (Case({"dispute_id": "dispute"}),),
+    ("POST", "/api/v1/performance/v1/disputes/{dispute_id}/finance-decision"): (Case(
+        {"dispute_id": "dispute"}, body=lambda ids: {"accept": False, "note": "不予调整"}),),
+}
+
+
 def targeted_operations(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(method, path) of every operation that names an object or whose data it lists."""
     for path, item in document["paths"].items():
@@ -314,12 +381,15 @@ def test_every_route_naming_an_object_has_a_case(stack: RunningStack) -> None:
     for (method, path), case in CASES.items():
         assert case.kind not in ("shared", "own") or case.why, (method, path)
         assert case.kind != "own" or case.body is not None, (method, path)
+    assert not (FINANCE_CASES.keys() | FINANCE_COMPANY_WIDE.keys()) - CASES.keys()
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(CASES), ids=[f"{m} {p}" for m, p in sorted(CASES)])
 def test_attackers_are_refused(client: httpx.Client, world: World, method: str, path: str) -> None:
     case = CASES[(method, path)]
     attackers = AGENT_ATTACKERS if case.reach == "agent" else TEAM_ATTACKERS
+    if (method, path) not in FINANCE_COMPANY_WIDE:
+        attackers = (*attackers, "fin_y")
     if case.witness is not None:
         seen = request(client, world, case.witness, method, path, case)
         assert seen.status_code == 200, f"the witness {case.witness} must see it: {seen.text}"
@@ -354,10 +424,51 @@ def test_attackers_are_refused(client: httpx.Client, world: World, method: str, 
             assert "ATTACK" not in seen.text, seen.text
 
 
+@pytest.mark.parametrize(("method", "path"), sorted(FINANCE_CASES),
+                         ids=[f"{m} {p}" for m, p in sorted(FINANCE_CASES)])
+def test_finance_of_another_branch_is_refused(client: httpx.Client, world: World, method: str, path: str) -> None:
+    for case in FINANCE_CASES[(method, path)]:
+        if method == "GET":
+            _witnessed(client, world, method, path, case)
+        response = request(client, world, "fin_y", method, path, case)
+        context = f"fin_y on {method} {path}: {response.status_code} {response.text[:300]}"
+        if case.kind == "list" and response.status_code == 200:
+            assert _listed(response) == [], context
+        else:
+            _refused(response, (404,))
+            assert response.json()["code"].endswith("_not_found"), context
+        if method != "GET" and case.witness != "skip":
+            _witnessed(client, world, method, path, case)
+
+
+def _witnessed(client: httpx.Client, world: World, method: str, path: str, case: Case) -> None:
+    """Branch X's finance sees the object or acts on it: the refusal was no missing object."""
+    seen = request(client, world, "fin_x", method, path, case)
+    assert seen.status_code in (200, 201), f"fin_x on {method} {path}: {seen.text}"
+    if case.kind == "list":
+        assert _listed(seen), f"fin_x must see rows on {method} {path}: {seen.text}"
+
+
+# Writing the company's calendar or rules as fin_y would change what every other test sees: the
+# settlement run's routes show the rule instead.
+RUN_ROUTES = sorted(route for route in FINANCE_COMPANY_WIDE if "/settlements/" in route[1])
+
+
+@pytest.mark.parametrize(("method", "path"), RUN_ROUTES, ids=[f"{m} {p}" for m, p in RUN_ROUTES])
+def test_finance_of_any_branch_shares_the_companys_settlement_run(client: httpx.Client, world: World, method: str,
+                                                                  path: str) -> None:
+    """The rule stated in FINANCE_COMPANY_WIDE, held: finance of either branch gets the same answer."""
+    case = CASES[(method, path)]
+    answers = [request(client, world, who, method, path, case) for who in ("fin_x", "fin_y")]
+    assert {a.status_code for a in answers} in ({200}, {404}), [a.text[:300] for a in answers]
+    if answers[0].status_code == 404:
+        assert {a.json()["code"] for a in answers} == {"nothing_to_compare"}, [a.text for a in answers]
+
+
 # Creations that name whose object they make in the body: the same attackers aim them at X.
 BODY_IDS = frozenset({"agent_id", "team_id", "institution_id", "customer_id", "receivable_id", "member_agent_id",
                       "policy_id", "owner_agent_id", "supervisor_id", "parent_id", "host_agent_id", "entry_id",
-                      "run_id", "branch_id", "from_agent_id", "to_agent_id"})
+                      "run_id", "branch_id", "from_agent_id", "to_agent_id", "bank_code"})
 
 
 def _tag() -> str:
@@ -406,6 +517,8 @@ BODY_CASES: dict[tuple[str, str], Case] = {
         "branch_id": ids["branch_x"], "effective_on": ids["today"], "description": "ATTACK", "postings": [
             {"account": "bank", "side": "debit", "amount": "10.00"},
             {"account": "premium_income", "side": "credit", "amount": "10.00"}]}),
+    ("POST", "/api/v1/ledger/v1/debit-batches"): Case(reach="team", body=lambda ids: {
+        "bank_code": ids["partner"], "due_through": ids["today"]}),
     ("POST", "/api/v1/ledger/v1/policies"): Case(body=lambda ids: {
         "policy_no": f"P-{_tag()}", "agent_id": ids["a1"], "policyholder": {
             "kind": "individual", "name": "ATTACK", "external_ref": f"C-{_tag()}"},
@@ -442,10 +555,22 @@ def test_every_creation_naming_an_owner_has_a_case(stack: RunningStack) -> None:
 def test_attackers_cannot_create_in_someone_elses_name(client: httpx.Client, world: World, method: str,
                                                        path: str) -> None:
     case = BODY_CASES[(method, path)]
-    for who in AGENT_ATTACKERS if case.reach == "agent" else TEAM_ATTACKERS:
-        headers = {**world.headers(who), "Idempotency-Key": str(uuid.uuid4())}
-        response = client.request(method, path, json=case.body(world.ids) if case.body else None, headers=headers)
+    for who in (*(AGENT_ATTACKERS if case.reach == "agent" else TEAM_ATTACKERS), "fin_y"):
+        response = _create(client, world, who, method, path, case)
         context = f"{who} on {method} {path}: {response.status_code} {response.text[:300]}"
         # Refused by role or scope (403/404), or as a 422 naming the very field that names the owner.
         _refused(response, (403, 404, 422))
         assert response.status_code != 422 or response.json().get("field") in BODY_IDS, context
+    if (method, path) in FINANCE_CREATIONS:  # what fin_y was refused, branch X's finance does
+        made = _create(client, world, "fin_x", method, path, case)
+        assert made.status_code == 201, made.text
+
+
+# Creations finance makes in a branch: fin_y's refusal above is no broken body, since fin_x succeeds.
+FINANCE_CREATIONS = frozenset({("POST", "/api/v1/ledger/v1/journal/entries"),
+                               ("POST", "/api/v1/ledger/v1/debit-batches")})
+
+
+def _create(client: httpx.Client, world: World, who: str, method: str, path: str, case: Case) -> httpx.Response:
+    headers = {**world.headers(who), "Idempotency-Key": str(uuid.uuid4())}
+    return client.request(method, path, json=case.body(world.ids) if case.body else None, headers=headers)

@@ -4,7 +4,10 @@ Branch X holds the office and department where most work: manager → supervisor
 a1 and a2 report to A, b1 to B. Branch Y has its own office and department (supervisor y_sup and
 agent y1), its back office and its finance. Most objects belong to a1 (customer, log, plan sheet,
 policy, receipt, payable, assessment) or to A (coaching, callback, diary); department X owns its
-meeting and target, office X its contest.
+meeting and target, office X its contest. Branch X also has a finance user (fin_x) and the money
+objects only finance handles: the partner bank's collection account for branch X, a debit batch of
+a1's auto-debit premium, a bank exception held in branch X's suspense, and receipts, a payable, a
+manual entry and a reviewed dispute kept for finance to act on.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from svckit.partner_signing import sign
 from svckit.timeutil import business_date, utcnow
 from tests.attacks.people import User, admin_login, created, eventually, new_user
 
@@ -55,6 +59,7 @@ def build(client: httpx.Client) -> World:
     users["bo_x"] = new_user(client, admin, "back_office", institutions=(branch_x,))
     users["bo_y"] = new_user(client, admin, "back_office", institutions=(branch_y,))
     users["fin_y"] = new_user(client, admin, "finance", institutions=(branch_y,))
+    users["fin_x"] = new_user(client, admin, "finance", institutions=(branch_x,))
     world = World(admin, users, {"hq": hq, "branch_x": branch_x, "office_x": office_x, "branch_y": branch_y,
                                  "office_y": office_y, "team_x": team_x, "team_y": team_y})
 
@@ -79,6 +84,7 @@ def build(client: httpx.Client) -> World:
     _activity_objects(client, world)
     _ledger_objects(client, world)
     _performance_objects(client, world)
+    _finance_objects(client, world)
     return world
 
 
@@ -87,7 +93,8 @@ def _org_objects(client: httpx.Client, world: World) -> None:
     ids["a1_user"] = world.users["a1"].id
     ids["partner"] = f"bank-{secrets.token_hex(4)}"
     created(client.post("/api/v1/auth/partners", headers=admin, json={"code": ids["partner"], "name": "合作银行"}))
-    ids["partner_key"] = created(client.post(f"/api/v1/auth/partners/{ids['partner']}/keys", headers=admin))["key_id"]
+    key = created(client.post(f"/api/v1/auth/partners/{ids['partner']}/keys", headers=admin))
+    ids["partner_key"], ids["partner_secret"] = key["key_id"], key["secret"]
     ids["territory"] = f"T-{secrets.token_hex(4)}"
     created(client.post(f"/api/v1/org/v1/agents/{ids['a1']}/territories", headers=admin, json={
         "kind": "territory", "code": ids["territory"], "effective_on": "2024-02-01"}))
@@ -209,3 +216,60 @@ def _performance_objects(client: httpx.Client, world: World) -> None:
     ids["dispute"] = int(created(client.post("/api/v1/performance/v1/disputes", headers=world.headers("a1"), json={
         "run_id": run["id"], "agent_id": ids["a1"], "line_no": statement["lines"][0]["line_no"],
         "reason": "佣金少算"}))["id"])
+
+
+def _partner_call(client: httpx.Client, world: World, method: str, path: str, *, query: str = "",
+                  body: bytes = b"", content_type: str = "application/json") -> httpx.Response:
+    """A request of the partner bank, signed with its key, through the gateway."""
+    ids, full = world.ids, "/api/v1/partner/bank" + path
+    headers = sign(key_id=ids["partner_key"], secret=ids["partner_secret"], method=method, path=full, query=query,
+                   body=body)
+    return client.request(method, full + (f"?{query}" if query else ""), content=body or None,
+                          headers={**headers, **({"Content-Type": content_type} if body else {})})
+
+
+def _finance_objects(client: httpx.Client, world: World) -> None:
+    """What finance of branch X works on, each made through the public API by whoever does it."""
+    admin, ids, fin_x, a1 = world.admin, world.ids, world.headers("fin_x"), world.headers("a1")
+    # The partner bank collects for branch X (the ledger learns of the branch from org's feed).
+    created(eventually(lambda: client.put(f"/api/v1/ledger/v1/bank-accounts/{ids['partner']}", headers=fin_x,
+                                          json={"name": "合作银行代扣账户", "branch_id": ids["branch_x"]}),
+                       lambda r: r.status_code == 200))
+    issued_on = (date.fromisoformat(ids["today"]) - timedelta(days=30)).isoformat()
+    created(client.post("/api/v1/ledger/v1/policies", headers={**admin, "Idempotency-Key": str(uuid.uuid4())}, json={
+        "policy_no": f"P-{secrets.token_hex(5)}", "agent_id": ids["a1"], "policyholder": {
+            "kind": "individual", "name": "李四", "external_ref": f"C-{secrets.token_hex(4)}"},
+        "product_code": "LIFE-20", "insurer": "本公司", "premium": "1200.00", "frequency": "annual",
+        "payment_mode": "bank_debit", "mandate_ref": f"M-{secrets.token_hex(4)}", "issued_on": issued_on}))
+    batch = created(client.post("/api/v1/ledger/v1/debit-batches", headers={
+        **fin_x, "Idempotency-Key": str(uuid.uuid4())}, json={"bank_code": ids["partner"],
+                                                              "due_through": ids["today"]}))
+    assert batch["instructions"] == 1, batch
+    ids["debit_batch"] = int(batch["id"])
+    # The bank's file reports money no instruction names: it is held in branch X's suspense for finance.
+    line = f",B{secrets.token_hex(6)},{ids['today']},88.00,CNY,success,\n"
+    header = "instruction_id,bank_reference,value_date,amount,currency,outcome,reason_code\n"
+    report = created(_partner_call(client, world, "POST", "/reconciliation-files", query=f"file_date={ids['today']}",
+                                   body=(header + line).encode(), content_type="text/csv"))
+    assert report["exceptions"] == 1, report
+    held = created(client.get("/api/v1/ledger/v1/bank-exceptions", headers=fin_x))["items"]
+    ids["bank_exception"] = int(held[0]["id"])
+    # Two receipts awaiting the cashier (one to confirm, one to reject), a payable to pay, an entry to reverse.
+    for name in ("receipt_to_confirm", "receipt_to_reject"):
+        ids[name] = int(created(client.post("/api/v1/ledger/v1/receipts", headers={
+            **a1, "Idempotency-Key": str(uuid.uuid4())}, json={
+            "receivable_id": ids["receivable"], "amount": "10.00", "method": "cash",
+            "handed_over_at": utcnow().isoformat()}))["id"])
+    run = f"run-{secrets.token_hex(4)}"
+    ids["payable_to_pay"] = int(created(client.post(f"/api/v1/ledger/v1/payables/settlements/{run}", headers=admin,
+                                                    json={"period": ids["today"][:7], "effective_on": ids["today"],
+                                                          "lines": [{"agent_id": ids["a1"], "amount": "80.00"}]})
+                                        )[0]["payable_id"])
+    ids["manual_entry"] = int(created(client.post("/api/v1/ledger/v1/journal/entries", headers={
+        **fin_x, "Idempotency-Key": str(uuid.uuid4())}, json={
+        "branch_id": ids["branch_x"], "effective_on": ids["today"], "description": "手工凭证", "postings": [
+            {"account": "bank", "side": "debit", "amount": "10.00"},
+            {"account": "premium_income", "side": "credit", "amount": "10.00"}]}))["id"])
+    # a1's dispute passes its supervisor, so finance's step is the next one.
+    created(client.post(f"/api/v1/performance/v1/disputes/{ids['dispute']}/supervisor-review",
+                        headers=world.headers("sup_a"), json={"endorse": True, "note": "属实"}))
