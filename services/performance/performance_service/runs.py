@@ -21,7 +21,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,12 +29,13 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text, update
+from sqlalchemy import BigInteger, Numeric, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from performance_service import inputs, rules, upstream
-from performance_service.models import Dispute, RuleSet, RunPayable, SettlementRun
+from performance_service.models import DIRECTORY, Dispute, RuleSet, RunPayable, SettlementRun
 from performance_service.settlement import Result, settle_from
 from performance_service.upstream import Upstreams
 from svckit.db import Database
@@ -241,20 +242,31 @@ async def store(session: AsyncSession, run: SettlementRun, body: rules.RuleSetBo
     await session.flush()
 
 
-DIFF = text(
+DIFFERING = (
     "SELECT coalesce(n.agent_id, o.agent_id) AS agent_id, coalesce(o.gross, 0) AS gross_before,"
     "  coalesce(n.gross, 0) AS gross_after, coalesce(o.net, 0) AS net_before, coalesce(n.net, 0) AS net_after"
     " FROM (SELECT * FROM performance.run_payable WHERE run_id = :before) o"
     " FULL JOIN (SELECT * FROM performance.run_payable WHERE run_id = :after) n ON n.agent_id = o.agent_id"
     " WHERE coalesce(o.gross, 0) <> coalesce(n.gross, 0) OR coalesce(o.held, 0) <> coalesce(n.held, 0)"
-    "   OR coalesce(o.carried, 0) <> coalesce(n.carried, 0)"
-    " ORDER BY 1 LIMIT :limit")
+    "   OR coalesce(o.carried, 0) <> coalesce(n.carried, 0)")
+DIFF = text(DIFFERING + " ORDER BY 1 LIMIT :limit")
 
 
-async def diff_rows(session: AsyncSession, before: str, after: str, limit: int) -> list[dict[str, Any]]:
-    """Agents whose gross, held or carried differ between two runs (gross before and after)."""
-    rows = await session.execute(DIFF, {"before": before, "after": after, "limit": limit})
-    return [dict(r._mapping) for r in rows]
+async def diff_rows(session: AsyncSession, before: str, after: str, limit: int,
+                    visible: Callable[[Any, Any], ColumnElement[bool]] | None = None) -> list[dict[str, Any]]:
+    """Agents whose gross, held or carried differ between two runs (gross before and after);
+    `visible(agent column, institution column)`: only the agents it allows (a data scope), judged
+    on the organisation's replica."""
+    if visible is None:
+        rows = await session.execute(DIFF, {"before": before, "after": after, "limit": limit})
+        return [dict(r._mapping) for r in rows]
+    differing = text(DIFFERING).columns(agent_id=BigInteger, gross_before=Numeric, gross_after=Numeric,
+                                        net_before=Numeric, net_after=Numeric).subquery("differing")
+    agents = DIRECTORY.agents
+    query = (select(differing).select_from(differing.outerjoin(agents, agents.c.agent_id == differing.c.agent_id))
+             .where(visible(differing.c.agent_id, agents.c.institution_id)).order_by(differing.c.agent_id)
+             .limit(limit))
+    return [dict(r._mapping) for r in await session.execute(query, {"before": before, "after": after})]
 
 
 async def diff_summary(session: AsyncSession, before: str, after: str) -> dict[str, Any]:

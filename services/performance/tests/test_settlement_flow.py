@@ -136,6 +136,14 @@ async def test_a_month_is_settled_explained_posted_and_superseded(stack: Stack) 
     diff = ok(await stack.performance.get(f"/v1/settlements/{again['id']}/diff"))
     assert [(x["agent_id"], D(x["gross_before"]), D(x["gross_after"])) for x in diff] == sorted([
         (p["m"], D("1944.00"), D("1914.00")), (p["b"], D("1500.00"), D("0.00"))])
+    # The run is the company's, but what each agent is paid is under data scope, as statements are:
+    # this branch's finance sees its agents' rows, another branch's finance none of them.
+    other = await company(stack.org)
+    await stack.sync()
+    finance_here = stack.as_user(DataScope(institutions=frozenset({c.branch})), "finance")
+    finance_there = stack.as_user(DataScope(institutions=frozenset({other.branch})), "finance")
+    assert ok(await stack.performance.get(f"/v1/settlements/{again['id']}/diff", headers=finance_here)) == diff
+    assert ok(await stack.performance.get(f"/v1/settlements/{again['id']}/diff", headers=finance_there)) == []
     # Nothing more was owed, so nothing more was posted.
     assert len(ok(await stack.ledger.get("/v1/payables", params={"agent_id": p["b"]}))["items"]) == 1
 

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from sqlalchemy import select, text
+from sqlalchemy.sql.elements import ColumnElement
 
-from performance_service import runs
-from performance_service.api.deps import SettingsDep, Settlers, TodayDep, UpstreamsDep, actor_of
+from performance_service import access, runs
+from performance_service.api.deps import ScopeDep, SettingsDep, Settlers, TodayDep, UpstreamsDep, actor_of
 from performance_service.models import SettlementRun
 from performance_service.schemas import PERIOD, DiffRow, SettlementCreate, SettlementRead
 from svckit.errors import NotFound, Unprocessable
@@ -77,7 +78,7 @@ async def read_settlement(run_id: str, session: SessionDep) -> SettlementRead:
 
 
 @router.get("/{run_id}/diff", response_model=list[DiffRow], dependencies=[Settlers])
-async def diff(run_id: str, session: SessionDep,
+async def diff(run_id: str, session: SessionDep, scope: ScopeDep,
                against: Annotated[str | None, Query(description="Default: the run it superseded, or for a "
                                                     "what-if the period's current final run")] = None,
                limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
@@ -91,7 +92,12 @@ async def diff(run_id: str, session: SessionDep,
     if other is None:
         raise NotFound(f"run {run_id} has no run to compare with", code="nothing_to_compare", field="against")
     await _get(session, other)
-    return await runs.diff_rows(session, other, run.id, limit)
+    # The run is the company's; what each agent is paid is shown only for agents the caller may see
+    # (as their statements are): another branch's finance gets none of this branch's rows.
+    def visible(agent_id: Any, institution_id: Any) -> ColumnElement[bool]:
+        return access.condition(scope, agent_id, institution_id)
+
+    return await runs.diff_rows(session, other, run.id, limit, None if scope.everything else visible)
 
 
 @router.post("/{run_id}/post", response_model=SettlementRead, dependencies=[Settlers])
