@@ -7,7 +7,8 @@ policy, receipt, payable, assessment) or to A (coaching, callback, diary); depar
 meeting and target, office X its contest. Branch X also has a finance user (fin_x) and the money
 objects only finance handles: the partner bank's collection account for branch X, a debit batch of
 a1's auto-debit premium, a bank exception held in branch X's suspense, and receipts, a payable, a
-manual entry and a reviewed dispute kept for finance to act on.
+manual entry and a reviewed dispute kept for finance to act on; last month is settled twice, so
+the second run's diff names a1.
 """
 
 from __future__ import annotations
@@ -273,3 +274,11 @@ def _finance_objects(client: httpx.Client, world: World) -> None:
     # a1's dispute passes its supervisor, so finance's step is the next one.
     created(client.post(f"/api/v1/performance/v1/disputes/{ids['dispute']}/supervisor-review",
                         headers=world.headers("sup_a"), json={"endorse": True, "note": "属实"}))
+    # A fact of a1 comes late: last month is settled again, and the new run's diff names a1.
+    last_day = date.fromisoformat(ids["today"]).replace(day=1) - timedelta(days=1)
+    created(client.post("/api/v1/performance/v1/facts", headers={**admin, "Idempotency-Key": str(uuid.uuid4())},
+                        json={"source": "补录", "facts": [{
+                            "agent_id": ids["a1"], "kind": "received_premium", "occurred_on": last_day.isoformat(),
+                            "product_code": "GRP", "policy_year": 1, "amount": "500.00"}]}))
+    ids["performance_rerun"] = created(client.post("/api/v1/performance/v1/settlements", json={
+        "period": ids["last_month"]}, headers={**admin, "Idempotency-Key": str(uuid.uuid4())}))["id"]
