@@ -451,6 +451,38 @@ def _witnessed(client: httpx.Client, world: World, method: str, path: str, case:
         assert _listed(seen), f"fin_x must see rows on {method} {path}: {seen.text}"
 
 
+# Finance's queues and lists, unfiltered: what the caller may see is all they hold. (path, query,
+# key of World.ids, field of a row naming it); a bank exception is looked for open or resolved.
+FINANCE_QUEUES = (
+    ("/api/v1/ledger/v1/bank-accounts", {}, "partner", "bank_code"),
+    ("/api/v1/ledger/v1/bank-exceptions", {"status": "open"}, "bank_exception", "id"),
+    ("/api/v1/ledger/v1/bank-exceptions", {"status": "resolved"}, "bank_exception", "id"),
+    ("/api/v1/ledger/v1/receipts", {"status": "recorded"}, "receipt", "id"),
+    ("/api/v1/ledger/v1/receipts", {}, "receipt", "id"),
+    ("/api/v1/ledger/v1/payables", {}, "payable", "id"),
+    ("/api/v1/ledger/v1/policies", {}, "policy", "id"),
+    ("/api/v1/ledger/v1/receivables", {}, "receivable", "id"),
+    ("/api/v1/performance/v1/disputes", {}, "dispute", "id"),
+)
+
+
+def test_finance_queues_hold_only_the_callers_branch(client: httpx.Client, world: World) -> None:
+    for path, query, key, name in FINANCE_QUEUES:
+        listed = {who: _rows(client.get(path, params=query, headers=world.headers(who))) for who in ("fin_x", "fin_y")}
+        assert not [row for row in listed["fin_y"] if row[name] == world.ids[key]], (path, query, listed["fin_y"])
+        assert not [row for row in listed["fin_y"] if row.get("branch_id") == world.ids["branch_x"]], (path, query)
+        if key != "bank_exception":  # open or resolved, depending on whether the resolution ran yet
+            assert [row for row in listed["fin_x"] if row[name] == world.ids[key]], (path, query, listed["fin_x"])
+    exceptions = [row["id"] for status in ("open", "resolved") for row in _rows(client.get(
+        "/api/v1/ledger/v1/bank-exceptions", params={"status": status}, headers=world.headers("fin_x")))]
+    assert world.ids["bank_exception"] in exceptions
+
+
+def _rows(response: httpx.Response) -> list[Any]:
+    assert response.status_code == 200, response.text
+    return _listed(response)
+
+
 # Writing the company's calendar or rules as fin_y would change what every other test sees: the
 # settlement run's routes show the rule instead.
 RUN_ROUTES = sorted(route for route in FINANCE_COMPANY_WIDE if "/settlements/" in route[1])
