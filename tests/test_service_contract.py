@@ -15,6 +15,7 @@ from org_service.app import create_app as create_org
 from org_service.settings import OrgSettings
 from performance_service.app import create_app as create_performance
 from performance_service.settings import PerformanceSettings
+from svckit.problems import HTTP_METHODS, SERVICE_ROUTE_STATUSES
 from svckit.testing.asgi import internal_headers, running
 from svckit.testing.plugin import StackDatabase
 
@@ -100,3 +101,26 @@ async def test_each_services_openapi_describes_errors_as_problems(
     unprocessable = feed["422"]["content"]["application/problem+json"]["schema"]["anyOf"]
     assert [s["$ref"].rsplit("/", 1)[1] for s in unprocessable] == ["ValidationProblem", "Problem"]
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+# The probes are for orchestrators and answer plain JSON; every other route is the service's API.
+PROBES = {"/healthz", "/readyz"}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+async def test_every_route_declares_the_problems_any_route_may_answer(
+    name: str, stack_db: StackDatabase, internal_secret: str
+) -> None:
+    """Built with `service_router`, a route declares 401, 403, 404, 409, 413, 422 and 503 as problems;
+    a route on a router of its own would not, and the gateway's fuzzer would find its answers undeclared."""
+    async with running(build(name, stack_db, internal_secret)) as client:
+        doc = (await client.get("/openapi.json", headers=internal_headers(internal_secret, name))).json()
+    operations = [(path, method, operation) for path, item in doc["paths"].items() if path not in PROBES
+                  for method, operation in item.items() if method in HTTP_METHODS]
+    assert len(operations) > 10
+    lacking = [(method.upper(), path, status) for path, method, operation in operations
+               for status in SERVICE_ROUTE_STATUSES
+               if "application/problem+json" not in operation["responses"].get(str(status), {}).get("content", {})]
+    assert lacking == []
+    assert not [path for path, method, operation in operations
+                if "Retry-After" not in operation["responses"]["503"].get("headers", {})]

@@ -16,7 +16,7 @@ from gateway_service.proxy import is_forwardable
 from gateway_service.upstreams import Upstreams
 from svckit.errors import PROBLEM_MEDIA_TYPE
 from svckit.internal_auth import mint_internal_token
-from svckit.problems import file_errors_as_problems, operations
+from svckit.problems import RETRY_AFTER, file_errors_as_problems, operations
 
 Document = dict[str, Any]
 COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers", "links",
@@ -85,13 +85,41 @@ def _problem_answers(doc: Document) -> dict[str, Any]:
     # refused (a plain problem with its `code`, e.g. `invalid_cursor`).
     invalid = {PROBLEM_MEDIA_TYPE: {"schema": {"anyOf": [{"$ref": "#/components/schemas/ValidationProblem"},
                                                          {"$ref": "#/components/schemas/Problem"}]}}}
+    retry = {"headers": copy.deepcopy(RETRY_AFTER)}
     return {
         "422": {"description": "Invalid request (`errors` names each field), or refused by a business rule",
                 "content": invalid},
         "401": {"description": "Missing, invalid or expired access token", "content": content},
-        "503": {"description": "The service cannot be reached (`service_unavailable`)", "content": content},
+        "413": {"description": "The request body is over the gateway's limit (`payload_too_large`)",
+                "content": content},
+        "502": {"description": "The service failed or broke off its answer (`upstream_broke_off`, "
+                "`upstream_rejected_gateway`), or a service behind it failed", "content": content},
+        "503": {"description": "The service cannot be reached (`service_unavailable`), the caller's data scope "
+                "cannot be told (`scope_unavailable`), or the service cannot reach its database "
+                "(`database_unavailable`, with `Retry-After`)", "content": content, **retry},
         "504": {"description": "The service did not answer in time (`service_timeout`)", "content": content},
     }
+
+
+# What the gateway itself may answer on every operation it forwards, whatever the service declares.
+FORWARDED_STATUSES = ("401", "413", "502", "503", "504")
+PARTNER_STATUSES = (*FORWARDED_STATUSES, "429")
+
+
+def add_own_answers(doc: Document) -> None:
+    """Declare on the gateway's own API operations what any of them may answer: a body over the limit,
+    and its database (or a service it asks) out of reach. Route-specific declarations are kept."""
+    if not (answers := _problem_answers(doc)):
+        return
+    unavailable = {"description": "The gateway cannot reach its database (`database_unavailable`, with "
+                   "`Retry-After`) or a service it asks", "content": answers["503"]["content"],
+                   "headers": copy.deepcopy(RETRY_AFTER)}
+    for path, item in doc.get("paths", {}).items():
+        if path.startswith("/api/v1/"):
+            for operation in operations(item):
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("413", answers["413"])
+                responses.setdefault("503", unavailable)
 
 
 def _partner_answers(doc: Document) -> dict[str, Any]:
@@ -106,7 +134,7 @@ def _partner_answers(doc: Document) -> dict[str, Any]:
                 "content": content},
         "413": {"description": "The body is over the partner limit (`payload_too_large`)", "content": content},
         "429": {"description": "Over the partner's request rate (`rate_limited`); wait `Retry-After` seconds",
-                "content": content},
+                "content": content, "headers": copy.deepcopy(RETRY_AFTER)},
     }
 
 
@@ -133,11 +161,13 @@ def add_service(doc: Document, service: str, spec: Document, operation_ids: set[
             responses = operation.setdefault("responses", {})
             if "422" in responses and "422" in gateway_answers:  # services answer validation errors as we do
                 responses["422"] = gateway_answers["422"]
-            if partner and "401" in partner_answers:  # the bank is refused by the gateway, never by the service
-                responses["401"] = partner_answers["401"]
-            file_errors_as_problems(operation)
             answers = {**gateway_answers, **partner_answers} if partner else gateway_answers
-            for status in ("401", "413", "429", "503", "504") if partner else ("401", "503", "504"):
+            # The public is refused by the gateway, never by the service: a service refusing the
+            # gateway's internal token is the gateway's 502.
+            if "401" in answers:
+                responses["401"] = answers["401"]
+            file_errors_as_problems(operation)
+            for status in PARTNER_STATUSES if partner else FORWARDED_STATUSES:
                 if status in answers:
                     responses.setdefault(status, answers[status])
         paths[partner_api.public_path(path) if partner else f"/api/v1/{service}{path}"] = public_item
@@ -163,6 +193,7 @@ def add_partner_scheme(doc: Document) -> None:
 
 def merge(own: Document, services: dict[str, Document | None]) -> Document:
     doc = copy.deepcopy(own)
+    add_own_answers(doc)
     add_partner_scheme(doc)
     operation_ids = _operation_ids(doc)
     unavailable = []

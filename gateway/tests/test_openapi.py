@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 
-from gateway_service.openapi import merge
+from gateway_service.openapi import FORWARDED_STATUSES, PARTNER_STATUSES, merge
 from gateway_service.testing import GatewayFactory, closed_port
+from svckit.problems import SERVICE_ROUTE_STATUSES
 
 
 def refs(node: Any) -> Iterator[str]:
@@ -84,7 +85,35 @@ async def test_errors_are_documented_as_problem_json(gateway: httpx.AsyncClient)
     unprocessable = login_errors["422"]["content"]["application/problem+json"]["schema"]["anyOf"]
     assert [s["$ref"].rsplit("/", 1)[1] for s in unprocessable] == ["ValidationProblem", "Problem"]
     caller = doc["paths"]["/api/v1/org/v1/caller"]["get"]["responses"]
-    assert {"401", "503", "504"} <= caller.keys()
+    assert {"401", "413", "502", "503", "504"} <= caller.keys()
+    assert caller["401"]["description"].startswith("Missing, invalid or expired access token")
+
+
+def problem_statuses(operation: dict[str, Any]) -> set[str]:
+    return {status for status, response in operation["responses"].items()
+            if "application/problem+json" in response.get("content", {})}
+
+
+async def test_every_forwarded_operation_declares_what_the_service_and_the_gateway_may_answer(
+    gateway: httpx.AsyncClient,
+) -> None:
+    """The services' central problems and what the gateway itself answers when it forwards (413, 502,
+    503, 504; 429 too on the partner's rate-limited prefix): a status the fuzzer meets is a declared one."""
+    doc = (await gateway.get("/openapi.json")).json()
+    central = {str(status) for status in SERVICE_ROUTE_STATUSES}
+    forwarded = [(path, method, op) for path, method, op in operations(doc)
+                 if path.startswith(("/api/v1/org/", "/api/v1/performance/", "/api/v1/activity/", "/api/v1/ledger/"))]
+    partner = [(path, method, op) for path, method, op in operations(doc) if path.startswith("/api/v1/partner/bank/")]
+    assert len(forwarded) > 100
+    assert partner
+    assert [(m, p) for p, m, op in forwarded if not central | set(FORWARDED_STATUSES) <= problem_statuses(op)] == []
+    assert [(m, p) for p, m, op in partner if not central | set(PARTNER_STATUSES) <= problem_statuses(op)] == []
+    assert not [p for p, _, op in forwarded + partner if "Retry-After" not in op["responses"]["503"].get("headers", {})]
+    assert "Retry-After" in partner[0][2]["responses"]["429"]["headers"]
+    # The gateway's own API operations: its body limit, and its database out of reach.
+    own = [(path, method, op) for path, method, op in operations(doc) if path.startswith("/api/v1/auth/")]
+    assert own
+    assert [(m, p) for p, m, op in own if not {"413", "422", "503"} <= problem_statuses(op)] == []
 
 
 async def test_a_service_that_is_down_is_listed_not_fatal(
@@ -136,6 +165,10 @@ def test_merge_prefixes_component_names_rewrites_refs_and_keeps_operation_ids_un
     assert not {"org.Secret", "org.HTTPValidationError"} & schemas.keys()
     read = doc["paths"]["/api/v1/org/v1/things"]["get"]
     assert read["responses"]["200"]["content"]["application/json"]["schema"]["items"] == ref("org.Thing")
+    # What the gateway answers itself is declared even where the service declared nothing of it.
+    assert set(FORWARDED_STATUSES) <= read["responses"].keys()
+    assert read["responses"]["502"]["content"]["application/problem+json"]["schema"] == ref("Problem")
+    assert {"413", "503"} <= doc["paths"]["/api/v1/auth/me"]["get"]["responses"].keys()
     assert read["responses"]["422"]["content"]["application/problem+json"]["schema"] == {
         "anyOf": [ref("ValidationProblem"), ref("Problem")]}
     assert read["tags"] == ["org: things"]

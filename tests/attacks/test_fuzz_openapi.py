@@ -1,5 +1,6 @@
 """Schemathesis over the merged OpenAPI document, against the real gateway and services: whatever
-the document allows (and what it forbids), no answer is a 5xx and every answer matches its schema.
+the document allows (and what it forbids), no answer is a 5xx, every status is declared and every
+answer matches its schema.
 
 Bounded and reproducible: a few examples per operation and generation mode, derandomized, with
 no example database written to the repository. Failures are collected over every operation and
@@ -21,7 +22,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.attacks.people import admin_login, complete_document, login, new_user
 from tests.attacks.stacks import attack_stack
@@ -31,7 +36,8 @@ from tests.e2e.stack import RunningStack
 pytestmark = pytest.mark.e2e
 
 EXAMPLES_PER_OPERATION = 6
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+# Every answer's status is one the operation declares: the services' and the gateway's central ones included.
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 # Logging out would end the session the fuzzer is using; logout is attacked in test_tokens.py.
 NOT_FUZZED = {("POST", "/api/v1/auth/logout")}
 

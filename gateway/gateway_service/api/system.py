@@ -25,7 +25,7 @@ async def livez() -> dict[str, str]:
     return {"status": "ok", "service": "gateway"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Not ready: the same body, with `status` saying why"}})
 async def readyz(request: Request) -> JSONResponse:
     """The gateway can serve: its database answers and its schema is at migration head."""
     kit = kit_of(request)
@@ -33,7 +33,7 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "Degraded: the same body, naming what is not ready"}})
 async def healthz(request: Request) -> JSONResponse:
     """The gateway and every service behind it: readiness and migration state of each; 503 if any is not ready."""
     kit, state = kit_of(request), gateway_of(request)

@@ -43,14 +43,57 @@ class ValidationProblem(Problem):
 UnprocessableProblem = ValidationProblem | Problem
 
 
+# What each status means when a route answers it; a route may describe its own more closely.
+PROBLEM_DESCRIPTIONS = {
+    401: "Not authenticated: no valid token (`code` says what was wrong with it)",
+    403: "The caller's role or data scope does not allow this (`forbidden`, `role_required`, ...)",
+    404: "An object the request names does not exist, or is outside the caller's scope",
+    409: "The request conflicts with the current state (a duplicate, a stale or reused key, ...)",
+    413: "The request body is over the size limit (`payload_too_large`)",
+    422: "Invalid request (`errors` names each field), or refused by a business rule",
+    429: "Too many requests (`rate_limited`); wait `Retry-After` seconds",
+    502: "A service behind this one failed (`bad_gateway`, `upstream_*`)",
+    503: "Temporarily unavailable: a database or a service cannot be reached (`database_unavailable`, with "
+         "`Retry-After`; `service_unavailable`, ...); retry shortly",
+    504: "A service behind this one did not answer in time",
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying, when the wait is known",
+                               "schema": {"type": "integer", "minimum": 1}}}
+# What every route of a service may answer whatever it does: authentication by the internal token
+# (401), role and data-scope checks (403), lookups (404), conflicting state (409), the body limit
+# (413), validation (422) and a database out of reach (503 `database_unavailable`).
+SERVICE_ROUTE_STATUSES = (401, 403, 404, 409, 413, 422, 503)
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error answers (filed under problem+json by `with_problem_media_type`).
 
     Declaring 422 also replaces FastAPI's default validation schema, which is not what we send."""
-    return {
-        status: {"model": UnprocessableProblem if status == 422 else Problem, "description": "Problem details"}
-        for status in statuses
-    }
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        response: dict[str, Any] = {"model": UnprocessableProblem if status == 422 else Problem,
+                                    "description": PROBLEM_DESCRIPTIONS.get(status, "Problem details")}
+        if status in (429, 503):
+            response["headers"] = copy.deepcopy(RETRY_AFTER)
+        responses[status] = response
+    return responses
+
+
+def with_problem_models(responses: dict[int | str, dict[str, Any]] | None) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses` with every error entry that names no model or content given the house's
+    Problem schema: `{404: {"description": "No such visit"}}` still documents what is sent."""
+    described: dict[int | str, dict[str, Any]] = {}
+    for status, response in (responses or {}).items():
+        if str(status)[:1] in {"4", "5"} and not {"model", "content"} & response.keys():
+            model = problem_responses(int(status))[int(status)]["model"]
+            response = {**response, "model": model}
+        described[status] = response
+    return described
+
+
+def service_problem_responses() -> dict[int | str, dict[str, Any]]:
+    """The problem answers every service route declares (`service_router` adds them to each route)."""
+    return problem_responses(*SERVICE_ROUTE_STATUSES)
 
 
 def operations(path_item: dict[str, Any]) -> Iterator[dict[str, Any]]:

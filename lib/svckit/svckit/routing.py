@@ -15,11 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from svckit.internal_auth import require_caller
 from svckit.kit import kit_of
-from svckit.problems import problem_responses
+from svckit.problems import service_problem_responses, with_problem_models
 from svckit.storable import refuse_unstorable_values
 
 
 class TransactionalRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], *,
+                 responses: dict[int | str, dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        # The router's central declarations are replaced whole by a route's own entry for the same
+        # status; an entry naming no schema still documents the problem we send.
+        super().__init__(path, endpoint, responses=with_problem_models(responses), **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -57,5 +63,6 @@ def service_router(**kwargs: Any) -> APIRouter:
     # After authentication, before the endpoint's own dependencies and any query: a value the
     # database cannot store is the caller's 422, not our 500.
     dependencies = [Depends(require_caller), Depends(refuse_unstorable_values), *kwargs.pop("dependencies", [])]
-    responses = {**problem_responses(401, 422), **kwargs.pop("responses", {})}
+    # Every route declares what any route may answer; a router's or route's own entries take precedence.
+    responses = {**service_problem_responses(), **kwargs.pop("responses", {})}
     return APIRouter(route_class=TransactionalRoute, dependencies=dependencies, responses=responses, **kwargs)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from svckit.problems import SERVICE_ROUTE_STATUSES, problem_responses
 from svckit.routing import service_router
 from svckit.testing.asgi import internal_headers, running
 from svckit.testing.plugin import StackDatabase
@@ -44,6 +45,11 @@ def visits_router():  # type: ignore[no-untyped-def]
     async def boom() -> None:
         raise RuntimeError("secret internals /etc/passwd")
 
+    @router.get("/visits/{visit_id}", responses={404: {"description": "No visit with this id"},
+                                                 **problem_responses(502)})
+    async def read_visit(visit_id: int) -> dict[str, int]:
+        return {"id": visit_id}
+
     return router
 
 
@@ -63,6 +69,19 @@ async def test_validation_errors_name_each_field_and_rule(client: httpx.AsyncCli
     assert body["code"] == "validation_failed"
     assert {(e["field"], e["rule"]) for e in body["errors"]} == {
         ("customer", "string_too_short"), ("count", "greater_than_equal")}
+
+
+async def test_a_body_that_is_not_utf8_is_a_validation_problem_like_one_that_is_not_json(
+    client: httpx.AsyncClient,
+) -> None:
+    not_json = await client.post("/v1/visits", content=b"{oops", headers={"content-type": "application/json"})
+    not_utf8 = await client.post("/v1/visits", content=b"|\xff\x16\x07", headers={"content-type": "application/json"})
+    for response in (not_json, not_utf8):
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "validation_failed"
+        assert [e["rule"] for e in response.json()["errors"]] == ["json_invalid"]
+    assert not_utf8.json()["errors"][0]["field"] == "body"
 
 
 async def test_unknown_routes_and_methods_are_problems(client: httpx.AsyncClient) -> None:
@@ -113,3 +132,43 @@ async def test_a_database_out_of_reach_is_a_503_to_retry(client: httpx.AsyncClie
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
     assert response.json()["code"] == "database_unavailable"
+
+
+async def test_every_route_declares_the_problems_any_route_may_answer(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    operations = {(path, method): operation for path, item in doc["paths"].items()
+                  for method, operation in item.items() if path.startswith(("/v1/", "/internal/"))}
+    assert ("/v1/visits", "post") in operations
+    assert len(operations) >= 5
+    for (path, method), operation in operations.items():
+        responses = operation["responses"]
+        for status in SERVICE_ROUTE_STATUSES:
+            content = responses[str(status)]["content"]
+            assert set(content) == {"application/problem+json"}, (path, method, status)
+            schema = content["application/problem+json"]["schema"]
+            names = [s["$ref"].rsplit("/", 1)[1] for s in schema.get("anyOf", [schema])]
+            assert names == (["ValidationProblem", "Problem"] if status == 422 else ["Problem"]), (path, status)
+        assert "Retry-After" in responses["503"]["headers"], (path, method)
+    read = operations[("/v1/visits/{visit_id}", "get")]["responses"]
+    assert read["404"]["description"] == "No visit with this id"  # a route's own declaration is kept
+    assert read["404"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert "502" in read
+    assert "502" not in operations[("/v1/visits", "post")]["responses"]
+
+
+async def test_the_problems_a_route_answers_are_ones_it_declares(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    answers = [
+        ("/v1/visits", "post", await client.post("/v1/visits", json={"customer": "", "count": -1})),
+        ("/v1/visits", "post", await client.post("/v1/visits", content=b"{" + b" " * 2048 + b"}",
+                                                 headers={"content-type": "application/json"})),
+        ("/v1/visits", "post", await client.post("/v1/visits", json={"customer": "x", "count": 1},
+                                                 headers={"authorization": "Bearer nonsense"})),
+        ("/v1/visits", "post", await client.post("/v1/visits", content=b"\xff\x16",
+                                                 headers={"content-type": "application/json"})),
+        ("/v1/unreachable-database", "get", await client.get("/v1/unreachable-database")),
+        ("/v1/visits/{visit_id}", "get", await client.get("/v1/visits/not-a-number")),
+    ]
+    assert sorted(response.status_code for *_, response in answers) == [401, 413, 422, 422, 422, 503]
+    for path, method, response in answers:
+        assert str(response.status_code) in doc["paths"][path][method]["responses"], (path, response.status_code)
