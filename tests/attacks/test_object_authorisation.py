@@ -312,7 +312,7 @@ FINANCE_CASES: dict[tuple[str, str], tuple[Case, ...]] = {
     # fin_y may book to branch Y: pointing X's account there would send X's money to Y's books.
     ("PUT", "/api/v1/ledger/v1/bank-accounts/{bank_code}"): (
         Case({"bank_code": "partner"}, body=lambda ids: {"name": "ATTACK", "branch_id": ids["branch_y"]},
-             witness="skip"),
+             witness="skip"),  # no witness names branch Y: fin_x's own PUT, naming X, is the next case
         Case({"bank_code": "partner"}, body=lambda ids: {"name": "合作银行代扣账户", "branch_id": ids["branch_x"]})),
     ("GET", "/api/v1/ledger/v1/debit-batches/{batch_id}"): (Case({"batch_id": "debit_batch"}),),
     ("POST", "/api/v1/ledger/v1/bank-exceptions/{exception_id}/resolution"): (Case(
