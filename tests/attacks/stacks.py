@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from svckit.ops.provision import drop, libpq_url, render
-from svckit.ops.services import ALL
 from tests.attacks.people import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -20,15 +16,19 @@ from tests.attacks.people import (
     PARTNER_BURST,
     PARTNER_RATE_PER_SECOND,
 )
-from tests.e2e.stack import RunningStack, running_stack
+from tests.e2e.stack import RunningStack, running_stack, throwaway_database
 
 
 @contextmanager
 def attack_stack(pg_admin_dsn: str, data_dir: Path) -> Iterator[RunningStack]:
     """The five processes on a database of their own, dropped afterwards."""
-    name, prefix = f"attacks_{secrets.token_hex(4)}", f"x{secrets.token_hex(3)}_"
+    with throwaway_database(pg_admin_dsn, "attacks") as (dsn, prefix):
+        yield from _running(dsn, prefix, data_dir)
+
+
+def _running(dsn: str, prefix: str, data_dir: Path) -> Iterator[RunningStack]:
     env = {
-        "DATABASE_URL": render(libpq_url(pg_admin_dsn).set(database=name)), "STACK_ROLE_PREFIX": prefix,
+        "DATABASE_URL": dsn, "STACK_ROLE_PREFIX": prefix,
         "GATEWAY_JWT_SECRET": JWT_SECRET, "INTERNAL_TOKEN_SECRET": INTERNAL_SECRET,
         "GATEWAY_ADMIN_USERNAME": ADMIN_USERNAME, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
         # Every request asks org for the caller's scope, so a scope test never sees a cached answer.
@@ -38,10 +38,7 @@ def attack_stack(pg_admin_dsn: str, data_dir: Path) -> Iterator[RunningStack]:
         "GATEWAY_LOGIN_FAILURE_RATE_PER_SECOND": str(LOGIN_FAILURE_RATE_PER_SECOND),
         "GATEWAY_LOGIN_FAILURE_BURST": str(LOGIN_FAILURE_BURST),
     }
-    try:
-        with running_stack(env, data_dir) as running:
-            running.wait_healthy(timeout=180)
-            yield running
-            assert running.stop() == 0, running.text()[-4000:]
-    finally:
-        asyncio.run(drop(pg_admin_dsn, name, schemas=[s.name for s in ALL], role_prefix=prefix))
+    with running_stack(env, data_dir) as running:
+        running.wait_healthy(timeout=180)
+        yield running
+        assert running.stop() == 0, running.text()[-4000:]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from svckit.ops.provision import drop, libpq_url, render
 from svckit.ops.services import ALL, answers_ok, repo_root
 
 
@@ -61,6 +64,17 @@ class RunningStack:
             self.process.kill()
             self.process.wait()
             raise AssertionError(f"stack did not stop within {timeout}s:\n{self.text()[-4000:]}") from None
+
+
+@contextmanager
+def throwaway_database(pg_admin_dsn: str, tag: str) -> Iterator[tuple[str, str]]:
+    """A database of its own on the test server, with role names of its own, for one stack: (its DSN,
+    the role prefix); dropped afterwards with its roles."""
+    name, prefix = f"{tag}_{secrets.token_hex(4)}", f"{tag[0]}{secrets.token_hex(3)}_"
+    try:
+        yield render(libpq_url(pg_admin_dsn).set(database=name)), prefix
+    finally:
+        asyncio.run(drop(pg_admin_dsn, name, schemas=[s.name for s in ALL], role_prefix=prefix))
 
 
 @contextmanager

@@ -13,13 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from svckit.ops.provision import drop, libpq_url, render
-from svckit.ops.services import ALL
 from svckit.timeutil import business_date, utcnow
 
 from .branch import LoadConfig, seed
 from .load import drive, missing_kinds
-from .stack import running_stack
+from .stack import running_stack, throwaway_database
 
 pytestmark = pytest.mark.e2e
 ADMIN_PASSWORD = "load-" + secrets.token_urlsafe(18)
@@ -29,13 +27,11 @@ SHORT_DAY = LoadConfig(agents=12, per_group=6, back_office=2, concurrency=6, sec
 @pytest.fixture
 def own_database(pg_admin_dsn: str) -> Iterator[dict[str, str]]:
     """The stack's environment for a database of its own on the test server, dropped afterwards."""
-    name, prefix = f"load_{secrets.token_hex(4)}", f"l{secrets.token_hex(3)}_"
-    yield {"DATABASE_URL": render(libpq_url(pg_admin_dsn).set(database=name)), "STACK_ROLE_PREFIX": prefix,
-           "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           # A home page's part answered late counts as an error here; on a busy CI machine three seconds
-           # can pass for one part, and this test is about answers, not speed (tested in test_home).
-           "GATEWAY_HOME_PART_TIMEOUT": "30"}
-    asyncio.run(drop(pg_admin_dsn, name, schemas=[s.name for s in ALL], role_prefix=prefix))
+    with throwaway_database(pg_admin_dsn, "load") as (dsn, prefix):
+        yield {"DATABASE_URL": dsn, "STACK_ROLE_PREFIX": prefix, "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+               # A home page's part answered late counts as an error here; on a busy CI machine three
+               # seconds can pass for one part, and this test is about answers, not speed (test_home).
+               "GATEWAY_HOME_PART_TIMEOUT": "30"}
 
 
 def test_a_branch_day_through_the_gateway_gets_every_answer_right(own_database: dict[str, str],

@@ -8,7 +8,6 @@ phone may only send entries of the last 31 days (activity's entry-window rule).
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -20,12 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from svckit.ops.provision import drop, libpq_url, render
-from svckit.ops.services import ALL
 from svckit.timeutil import BUSINESS_TZ, business_date, utcnow
 
 from .month import Bank, Month, Person, eventually, money, ok, problem
-from .stack import running_stack
+from .stack import running_stack, throwaway_database
 
 pytestmark = pytest.mark.e2e
 PERIOD = "2026-10"
@@ -36,10 +33,8 @@ SCORES = {"sales": "90", "ability": "80", "attitude": "85"}
 
 @pytest.fixture
 def month_database(pg_admin_dsn: str) -> Iterator[tuple[str, str]]:
-    """A throw-away database on the test server, with role names of its own (as test_stack's)."""
-    name, prefix = f"month_{secrets.token_hex(4)}", f"m{secrets.token_hex(3)}_"
-    yield render(libpq_url(pg_admin_dsn).set(database=name)), prefix
-    asyncio.run(drop(pg_admin_dsn, name, schemas=[s.name for s in ALL], role_prefix=prefix))
+    with throwaway_database(pg_admin_dsn, "month") as database:
+        yield database
 
 
 # 1. -----------------------------------------------------------------------------------------------

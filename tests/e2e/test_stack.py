@@ -1,6 +1,5 @@
 """`make run` for real: the runner, five uvicorn processes and PostgreSQL, over real HTTP."""
 
-import asyncio
 import re
 import secrets
 import socket
@@ -10,10 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from svckit.ops.provision import drop, libpq_url, render
-from svckit.ops.services import ALL
-
-from .stack import RunningStack, running_stack
+from .stack import RunningStack, running_stack, throwaway_database
 
 pytestmark = pytest.mark.e2e
 ADMIN_PASSWORD = "e2e-" + secrets.token_urlsafe(18)
@@ -32,9 +28,8 @@ def port_closed(port: int) -> bool:
 
 @pytest.fixture
 def external_database(pg_admin_dsn: str) -> Iterator[tuple[str, str]]:
-    name, prefix = f"stack_{secrets.token_hex(4)}", f"e{secrets.token_hex(3)}_"
-    yield render(libpq_url(pg_admin_dsn).set(database=name)), prefix
-    asyncio.run(drop(pg_admin_dsn, name, schemas=[s.name for s in ALL], role_prefix=prefix))
+    with throwaway_database(pg_admin_dsn, "stack") as database:
+        yield database
 
 
 def test_the_stack_runs_on_an_external_server_and_forwards_identity(
