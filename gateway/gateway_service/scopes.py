@@ -83,4 +83,5 @@ class ScopeCache:
             agent_id=body.get("agent_id") if isinstance(body.get("agent_id"), int) else None,
             subtree=body.get("subtree") is True,
             institutions=frozenset(i for i in body.get("institutions") or () if isinstance(i, int)),
+            company_wide=body.get("company_wide") is True,
         )

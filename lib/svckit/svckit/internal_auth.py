@@ -122,12 +122,32 @@ async def require_caller(request: Request) -> Caller:
 CallerDep = Annotated[Caller, Depends(require_caller)]
 
 
+def _require_role(caller: Caller, roles: tuple[str, ...]) -> None:
+    if not caller.has_role(*roles):
+        raise Forbidden(f"requires one of the roles: {', '.join(roles)}", code="role_required")
+
+
 def require_roles(*roles: str) -> Any:
     """Dependency factory: the caller's end user must hold one of `roles`."""
 
     async def check(caller: CallerDep) -> Caller:
-        if not caller.has_role(*roles):
-            raise Forbidden(f"requires one of the roles: {', '.join(roles)}", code="role_required")
+        _require_role(caller, roles)
+        return caller
+
+    return Depends(check)
+
+
+def require_head_office(*roles: str) -> Any:
+    """Dependency factory for changes that apply to the whole company (its rules, calendar, chart of
+    accounts, settlement runs): the caller's end user must hold one of `roles` and a company-wide
+    scope (an administrator, or staff of the head office). A service acting for the system passes
+    the scope check (its scope is everything) but still needs the role."""
+
+    async def check(caller: CallerDep) -> Caller:
+        _require_role(caller, roles)
+        if not caller.data_scope.company_wide:
+            raise Forbidden("this change applies to the whole company: it needs a head-office user or an "
+                            "administrator", code="head_office_only")
         return caller
 
     return Depends(check)

@@ -46,7 +46,8 @@ UnprocessableProblem = ValidationProblem | Problem
 # What each status means when a route answers it; a route may describe its own more closely.
 PROBLEM_DESCRIPTIONS = {
     401: "Not authenticated: no valid token (`code` says what was wrong with it)",
-    403: "The caller's role or data scope does not allow this (`forbidden`, `role_required`, ...)",
+    403: "The caller's role or data scope does not allow this (`forbidden`, `role_required`; "
+         "`head_office_only`: a change for the whole company, by head-office staff or an administrator; ...)",
     404: "An object the request names does not exist, or is outside the caller's scope",
     409: "The request conflicts with the current state (a duplicate, a stale or reused key, ...)",
     413: "The request body is over the size limit (`payload_too_large`)",

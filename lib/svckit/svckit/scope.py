@@ -15,12 +15,20 @@ from typing import Any
 @dataclass(frozen=True)
 class DataScope:
     """`everything` for administrators; else the union of: the agent themself (`agent_id`), everyone
-    below them when `subtree` (supervisors), and everything in `institutions` and below (staff)."""
+    below them when `subtree` (supervisors), and everything in `institutions` and below (staff).
+
+    `company_wide` ("head office"): the user's scope covers the whole company, so they may change what
+    applies to all of it (rules, calendar, settlement runs); `everything` implies it."""
 
     everything: bool = False
     agent_id: int | None = None
     subtree: bool = False
     institutions: frozenset[int] = field(default_factory=frozenset)
+    company_wide: bool = False
+
+    def __post_init__(self) -> None:
+        if self.everything and not self.company_wide:
+            object.__setattr__(self, "company_wide", True)
 
     @property
     def empty(self) -> bool:
@@ -40,7 +48,7 @@ class DataScope:
 
     def to_claim(self) -> dict[str, Any]:
         return {"all": self.everything, "agent": self.agent_id, "subtree": self.subtree,
-                "inst": sorted(self.institutions)}
+                "inst": sorted(self.institutions), "cw": self.company_wide}
 
     @classmethod
     def from_claim(cls, claim: Any) -> DataScope:
@@ -54,6 +62,7 @@ class DataScope:
             agent_id=agent if isinstance(agent, int) and not isinstance(agent, bool) else None,
             subtree=claim.get("subtree") is True,
             institutions=frozenset(i for i in institutions if isinstance(i, int) and not isinstance(i, bool)),
+            company_wide=claim.get("cw") is True,
         )
 
 

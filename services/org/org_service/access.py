@@ -20,16 +20,19 @@ STAFF_ROLES = ("back_office", "finance", "marketing_management", "gm_office", "c
 
 
 async def scope_for(session: AsyncSession, caller: Caller) -> DataScope:
-    """Self for agents; their subtree for supervisors; assigned institutions for staff; all for admins."""
+    """Self for agents; their subtree for supervisors; assigned institutions for staff; all for admins.
+    Staff assigned to a root of the institution tree (the head office) are company-wide."""
     if caller.has_role("admin"):
         return DataScope(everything=True)
     agent_id = None
     if caller.user_id is not None:
         agent_id = (await session.execute(select(Agent.id).where(
             Agent.user_id == caller.user_id, Agent.status != "left"))).scalar_one_or_none()
-    institutions = caller.institutions if caller.has_role(*STAFF_ROLES) else frozenset()
+    institutions = frozenset(caller.institutions) if caller.has_role(*STAFF_ROLES) else frozenset()
+    company_wide = bool(institutions) and (await session.execute(select(Institution.id).where(
+        Institution.id.in_(institutions), Institution.parent_id.is_(None)).limit(1))).first() is not None
     return DataScope(agent_id=agent_id, subtree=agent_id is not None and caller.has_role("supervisor"),
-                     institutions=frozenset(institutions))
+                     institutions=institutions, company_wide=company_wide)
 
 
 # An agent's latest position (current, or last held) and its institution's chain (HQ down to it):

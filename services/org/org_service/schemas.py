@@ -176,6 +176,8 @@ class ScopeRead(Schema):
     agent_id: int | None = Field(description="The agent linked to the user's account, who sees themself")
     subtree: bool = Field(description="Supervisors also see everyone below them")
     institutions: list[int] = Field(description="Staff see these institutions and everything below them")
+    company_wide: bool = Field(default=False, description="Administrators and head-office staff: the scope "
+                               "covers the whole company, so they may change what applies to all of it")
 
 
 class FissionPolicyValues(Schema):

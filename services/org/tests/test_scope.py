@@ -104,9 +104,9 @@ async def test_the_scope_of_a_user_comes_from_their_agent_and_roles(
         return {"headers": internal_headers(internal_secret, "org", user_id=user, roles=frozenset(roles))}
 
     assert ok(await org.get("/v1/scope", **scope_of(p.sup_a_user, "supervisor"))) == {
-        "everything": False, "agent_id": p.sup_a, "subtree": True, "institutions": []}
+        "everything": False, "agent_id": p.sup_a, "subtree": True, "institutions": [], "company_wide": False}
     assert ok(await org.get("/v1/scope", **scope_of(p.a1_user, "agent"))) == {
-        "everything": False, "agent_id": p.a1, "subtree": False, "institutions": []}
+        "everything": False, "agent_id": p.a1, "subtree": False, "institutions": [], "company_wide": False}
     # Holding the supervisor role without a linked agent grants nothing; a leaver loses their scope.
     assert ok(await org.get("/v1/scope", **scope_of("unlinked", "supervisor")))["agent_id"] is None
     ok(await org.post(f"/v1/agents/{p.a1}/leave", json={"effective_on": "2025-01-01", "reason": "resigned"}))
@@ -114,10 +114,32 @@ async def test_the_scope_of_a_user_comes_from_their_agent_and_roles(
     scope = ok(await org.get("/v1/scope", headers=internal_headers(
         internal_secret, "org", user_id="no-such-user", roles=frozenset({"back_office"}),
         institutions=frozenset({p.c.branch}))))
-    assert scope == {"everything": False, "agent_id": None, "subtree": False, "institutions": [p.c.branch]}
+    assert scope == {"everything": False, "agent_id": None, "subtree": False, "institutions": [p.c.branch],
+                     "company_wide": False}
     admin = ok(await org.get("/v1/scope", headers=internal_headers(internal_secret, "org",
                                                                    roles=frozenset({"admin"}))))
     assert admin["everything"] is True
+    assert admin["company_wide"] is True
+
+
+async def test_staff_of_the_head_office_are_company_wide_and_branch_staff_are_not(
+    org: httpx.AsyncClient, internal_secret: str
+) -> None:
+    c = await company(org)
+
+    async def scope_of(*institutions: int, role: str = "finance") -> dict[str, object]:
+        return ok(await org.get("/v1/scope", headers=internal_headers(
+            internal_secret, "org", user_id=f"u-{secrets.token_hex(4)}", roles=frozenset({role}),
+            institutions=frozenset(institutions))))
+
+    head_office = await scope_of(c.hq)
+    assert head_office["company_wide"] is True
+    assert head_office["everything"] is False
+    assert (await scope_of(c.branch, c.hq, role="marketing_management"))["company_wide"] is True
+    for below in ((c.branch,), (c.office,), (c.branch, c.office), ()):
+        assert (await scope_of(*below))["company_wide"] is False, below
+    # The head office in an account that holds no staff role grants nothing.
+    assert (await scope_of(c.hq, role="agent"))["company_wide"] is False
 
 
 async def test_where_an_agent_is_put_must_be_visible_checked_in_order(org: httpx.AsyncClient,

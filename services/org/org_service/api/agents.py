@@ -50,7 +50,7 @@ async def my_scope(session: SessionDep, caller: CallerDep) -> ScopeRead:
     """What the calling end user may see: themself, their subtree, their institutions, or everything."""
     scope = await access.scope_for(session, caller)
     return ScopeRead(everything=scope.everything, agent_id=scope.agent_id, subtree=scope.subtree,
-                     institutions=sorted(scope.institutions))
+                     institutions=sorted(scope.institutions), company_wide=scope.company_wide)
 AsOf = Annotated[date, Depends(as_of)]
 
 
