@@ -18,6 +18,11 @@ Branch Y's finance (fin_y) attacks every route too. Where finance works (the boo
 payables, auto-debit, disputes' finance step), FINANCE_CASES aims it at real objects of branch X
 kept for the purpose, and branch X's finance (fin_x) is the witness who gets 200 or 201: for a
 write, after the attack was refused, so the attack meets the object untouched.
+
+What the whole company runs on (the ledger's rules, calendar and chart of accounts, the basic law,
+settlement runs) names no branch's object: HEAD_OFFICE_ONLY shows branch Y's finance or marketing,
+who hold the role, refused with 403 `head_office_only` and nothing written, and the head office's
+doing the same.
 """
 
 from __future__ import annotations
@@ -262,16 +267,12 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 
-# Finance keeps some things for the whole company, not for a branch: a branch's finance may act on
-# them, so no other branch's object is named and fin_y is not an attacker there. A monthly settlement
-# run settles every agent of the company (what each agent is paid, in its statements, disputes and
-# diff rows, is under data scope: FINANCE_CASES); the holiday calendar and the ledger's rules are the
-# company's.
-FINANCE_COMPANY_WIDE: dict[tuple[str, str], str] = {
+# A monthly settlement run settles every agent of the company: finance of any branch reads its header
+# and totals (what each agent is paid, in its statements, disputes and diff rows, is under data scope:
+# FINANCE_CASES), so no other branch's object is named and fin_y is not an attacker there. Changing
+# what the whole company runs on is for the head office: HEAD_OFFICE_ONLY.
+FINANCE_SHARED_READS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/performance/v1/settlements/{run_id}"): "the company's settlement run: its header and totals",
-    ("POST", "/api/v1/performance/v1/settlements/{run_id}/post"): "completes the company's run, idempotent",
-    ("PUT", "/api/v1/ledger/v1/calendar/years/{year}"): "the company's holiday calendar",
-    ("POST", "/api/v1/ledger/v1/rules/{name}"): "the company's collection deadlines and aging rules",
 }
 FIN_X_BRANCH = {"branch_id": "branch_x"}
 
@@ -383,14 +384,14 @@ def test_every_route_naming_an_object_has_a_case(stack: RunningStack) -> None:
     for (method, path), case in CASES.items():
         assert case.kind not in ("shared", "own") or case.why, (method, path)
         assert case.kind != "own" or case.body is not None, (method, path)
-    assert not (FINANCE_CASES.keys() | FINANCE_COMPANY_WIDE.keys()) - CASES.keys()
+    assert not (FINANCE_CASES.keys() | FINANCE_SHARED_READS.keys()) - CASES.keys()
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(CASES), ids=[f"{m} {p}" for m, p in sorted(CASES)])
 def test_attackers_are_refused(client: httpx.Client, world: World, method: str, path: str) -> None:
     case = CASES[(method, path)]
     attackers = AGENT_ATTACKERS if case.reach == "agent" else TEAM_ATTACKERS
-    if (method, path) not in FINANCE_COMPANY_WIDE.keys() | FINANCE_CASES.keys():  # those are tested below
+    if (method, path) not in FINANCE_SHARED_READS.keys() | FINANCE_CASES.keys():  # those are tested below
         attackers = (*attackers, "fin_y")
     if case.witness is not None:
         seen = request(client, world, case.witness, method, path, case)
@@ -483,19 +484,99 @@ def _rows(response: httpx.Response) -> list[Any]:
     return _listed(response)
 
 
-# Writing the company's calendar or rules as fin_y would change what every other test sees: the
-# settlement run's routes show the rule instead.
-RUN_ROUTES = sorted(route for route in FINANCE_COMPANY_WIDE if "/settlements/" in route[1])
-
-
-@pytest.mark.parametrize(("method", "path"), RUN_ROUTES, ids=[f"{m} {p}" for m, p in RUN_ROUTES])
-def test_finance_of_any_branch_shares_the_companys_settlement_run(client: httpx.Client, world: World, method: str,
-                                                                  path: str) -> None:
-    """The rule stated in FINANCE_COMPANY_WIDE, held: finance of either branch gets the run."""
+def test_finance_of_any_branch_reads_the_companys_settlement_run(client: httpx.Client, world: World) -> None:
+    """The rule stated in FINANCE_SHARED_READS, held: finance of either branch gets the run."""
+    [(method, path)] = FINANCE_SHARED_READS
     case = Case({"run_id": "performance_rerun"})
     answers = [request(client, world, who, method, path, case) for who in ("fin_x", "fin_y")]
     assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
     assert {a.json()["id"] for a in answers} == {world.ids["performance_rerun"]}
+
+
+@dataclass(frozen=True)
+class HeadOffice:
+    """A change for the whole company: `staff` of branch Y (who hold the role) are refused it, the same
+    staff of the head office make it. `state` reads, as the administrator, what the change alters."""
+
+    staff: str  # "fin" | "mm": fin_y and fin_hq, or mm_y and mm_hq
+    body: Callable[[httpx.Client, World], Any]
+    state: Callable[[httpx.Client, World], Any]
+    path: dict[str, str] = field(default_factory=dict)  # path parameter -> key of World.ids, or "=literal"
+    changes: bool = True  # False: the head office's call is idempotent and finds nothing left to do
+    why: str = ""
+
+
+def _read(path: str, **params: str) -> Callable[[httpx.Client, World], Any]:
+    """GET `path` ({key} of World.ids filled in) as the administrator: its status and body (a problem's
+    request id aside)."""
+    def state(client: httpx.Client, world: World) -> Any:
+        answer = client.get(path.format(**world.ids), params={k: _value(world.ids, v) for k, v in params.items()},
+                            headers=world.admin)
+        body = answer.json()
+        return answer.status_code, {k: v for k, v in body.items() if k != "request_id"} if isinstance(
+            body, dict) else body
+
+    return state
+
+
+def _deadlines_again(client: httpx.Client, world: World) -> dict[str, Any]:
+    """The deadlines in force, again, from a day far ahead: a version of the rule that changes nothing else."""
+    versions = _rows(client.get("/api/v1/ledger/v1/rules/collection_deadlines", headers=world.admin))
+    return {"valid_from": "2099-01-01", "value": versions[-1]["value"]}
+
+
+def _rule_set_proposal(client: httpx.Client, world: World) -> dict[str, Any]:
+    in_force = client.get("/api/v1/performance/v1/rule-sets/in-force", headers=world.admin,
+                          params={"on": world.ids["today"]})
+    assert in_force.status_code == 200, in_force.text
+    return {"version": f"HQ-{_tag()}", "status": "proposed", "valid_from": "2099-01-01",
+            "body": in_force.json()["body"]}
+
+
+def _account(client: httpx.Client, world: World) -> dict[str, Any]:
+    return {"code": f"hq_{_tag()}", "gl_code": f"9{uuid.uuid4().int % 10**8:08d}", "name": "Head office fund",
+            "name_zh": "总公司专项资金", "kind": "asset"}
+
+
+HEAD_OFFICE_ONLY: dict[tuple[str, str], HeadOffice] = {
+    ("POST", "/api/v1/ledger/v1/rules/{name}"): HeadOffice(
+        "fin", _deadlines_again, _read("/api/v1/ledger/v1/rules/collection_deadlines"),
+        {"name": "=collection_deadlines"}, why="the company's collection deadlines and aging rules"),
+    ("PUT", "/api/v1/ledger/v1/calendar/years/{year}"): HeadOffice(
+        "fin", lambda c, w: {"source": "总公司", "days": [{"day": "2032-01-01", "kind": "holiday", "name": "元旦"}]},
+        _read("/api/v1/ledger/v1/calendar/years/2032"), {"year": "=2032"}, why="the company's holiday calendar"),
+    ("POST", "/api/v1/ledger/v1/accounts"): HeadOffice(
+        "fin", _account, _read("/api/v1/ledger/v1/accounts"), why="the company's chart of accounts"),
+    ("POST", "/api/v1/performance/v1/rule-sets"): HeadOffice(
+        "mm", _rule_set_proposal, _read("/api/v1/performance/v1/rule-sets"), why="the basic law, for everyone"),
+    ("POST", "/api/v1/performance/v1/settlements"): HeadOffice(
+        "fin", lambda c, w: {"period": w.ids["last_month"], "mode": "what_if"},
+        _read("/api/v1/performance/v1/settlements", period="last_month"), why="a run settles every agent"),
+    ("POST", "/api/v1/performance/v1/settlements/{run_id}/post"): HeadOffice(
+        "fin", lambda c, w: None, _read("/api/v1/performance/v1/settlements/{performance_rerun}"),
+        {"run_id": "performance_rerun"}, changes=False, why="completes the company's run"),
+}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(HEAD_OFFICE_ONLY),
+                         ids=[f"{m} {p}" for m, p in sorted(HEAD_OFFICE_ONLY)])
+def test_only_the_head_office_changes_what_the_whole_company_runs_on(client: httpx.Client, world: World,
+                                                                     method: str, path: str) -> None:
+    change = HEAD_OFFICE_ONLY[(method, path)]
+    url = path
+    for name, key in change.path.items():
+        url = url.replace("{" + name + "}", _value(world.ids, key))
+    body, before = change.body(client, world), change.state(client, world)
+    refused = client.request(method, url, json=body, headers={
+        **world.headers(f"{change.staff}_y"), "Idempotency-Key": str(uuid.uuid4())})
+    _refused(refused, (403,))
+    assert refused.json()["code"] == "head_office_only", refused.text
+    assert "whole company" in refused.json()["detail"], refused.text
+    assert change.state(client, world) == before, f"{change.staff}_y's refused call wrote something"
+    done = client.request(method, url, json=body, headers={
+        **world.headers(f"{change.staff}_hq"), "Idempotency-Key": str(uuid.uuid4())})
+    assert done.status_code in (200, 201), done.text
+    assert (change.state(client, world) != before) is change.changes, "the state read is where the change shows"
 
 
 # Creations that name whose object they make in the body: the same attackers aim them at X.

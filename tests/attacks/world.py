@@ -2,13 +2,15 @@
 
 Branch X holds the office and department where most work: manager → supervisors A and B; agents
 a1 and a2 report to A, b1 to B. Branch Y has its own office and department (supervisor y_sup and
-agent y1), its back office and its finance. Most objects belong to a1 (customer, log, plan sheet,
-policy, receipt, payable, assessment) or to A (coaching, callback, diary); department X owns its
-meeting and target, office X its contest. Branch X also has a finance user (fin_x) and the money
-objects only finance handles: the partner bank's collection account for branch X, a debit batch of
-a1's auto-debit premium, a bank exception held in branch X's suspense, and receipts, a payable, a
-manual entry and a reviewed dispute kept for finance to act on; last month is settled twice, so
-the second run's diff names a1.
+agent y1), its back office, its finance and its marketing management (mm_y). The head office has its
+own finance and marketing management (fin_hq, mm_hq): they and the administrator alone change what
+the whole company runs on. Most objects belong to a1 (customer, log, plan sheet, policy, receipt,
+payable, assessment) or to A (coaching, callback, diary); department X owns its meeting and target,
+office X its contest. Branch X also has a finance user (fin_x) and the money objects only finance
+handles: the partner bank's collection account for branch X, a debit batch of a1's auto-debit
+premium, a bank exception held in branch X's suspense, and receipts, a payable, a manual entry and a
+reviewed dispute kept for finance to act on; last month is settled twice, so the second run's diff
+names a1.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def build(client: httpx.Client) -> World:
     users["bo_y"] = new_user(client, admin, "back_office", institutions=(branch_y,))
     users["fin_y"] = new_user(client, admin, "finance", institutions=(branch_y,))
     users["fin_x"] = new_user(client, admin, "finance", institutions=(branch_x,))
+    users["mm_y"] = new_user(client, admin, "marketing_management", institutions=(branch_y,))
+    users["fin_hq"] = new_user(client, admin, "finance", institutions=(hq,))
+    users["mm_hq"] = new_user(client, admin, "marketing_management", institutions=(hq,))
     world = World(admin, users, {"hq": hq, "branch_x": branch_x, "office_x": office_x, "branch_y": branch_y,
                                  "office_y": office_y, "team_x": team_x, "team_y": team_y})
 

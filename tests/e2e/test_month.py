@@ -60,7 +60,7 @@ def the_branch_opens(m: Month) -> None:
 # username → (gateway role, the institution whose data they see)
 STAFF = {"backoffice": ("back_office", "office"), "cashier": ("finance", "branch"), "finance": ("finance", "branch"),
          "marketing": ("marketing_management", "branch"), "gmoffice": ("gm_office", "branch"),
-         "hqmarketing": ("marketing_management", "hq")}
+         "hqmarketing": ("marketing_management", "hq"), "hqfinance": ("finance", "hq")}
 # username → (name, rank, supervisor, team, gateway roles, nurturer); 业务一部 sells, 业务二部 grows new teams.
 AGENTS: dict[str, tuple[str, str, str | None, str, list[str], str | None]] = {
     "zhang": ("张经理", "department_manager", None, "one", ["supervisor"], None),
@@ -325,16 +325,18 @@ def the_cashier_confirms_cash(m: Month) -> None:
 
 # 8. -----------------------------------------------------------------------------------------------
 def the_month_is_settled(m: Month) -> None:
-    """Marketing puts this year's basic law in force from October (a promotion now takes 2 policies in
-    the month); once performance has caught up with the ledger's feed, finance settles October."""
-    marketing = m.as_("marketing")
+    """HQ's marketing management puts this year's basic law in force from October (a promotion now takes
+    2 policies in the month); once performance has caught up with the ledger's feed, HQ's finance settles
+    October. The basic law and the run are the whole company's: the branch's staff may do neither."""
+    marketing = m.as_("hqmarketing")
     in_force = ok(marketing.get("performance/v1/rule-sets/in-force", on="2026-10-01"))
     body = in_force["body"]
     body["rank_conditions"] = [c for c in body["rank_conditions"] if c["kind"] != "promotion"] + [
         {"rank_code": "agent", "kind": "promotion", "target_rank": "probationary_supervisor", "months": 1,
          "policies_min": 2}]
-    ok(marketing.post("performance/v1/rule-sets", {"version": "TJ-2026-10", "status": "in_force",
-                                                   "valid_from": "2026-10-01", "body": body}), 201)
+    rule_set = {"version": "TJ-2026-10", "status": "in_force", "valid_from": "2026-10-01", "body": body}
+    problem(m.as_("marketing").post("performance/v1/rule-sets", rule_set), 403, "head_office_only")
+    ok(marketing.post("performance/v1/rule-sets", rule_set), 201)
 
     # Received premium, by agent, as the ledger booked it in October.
     expected = {"wang": Decimal("15600"), "liu": Decimal(0), "chen": Decimal(0)}
@@ -352,7 +354,8 @@ def the_month_is_settled(m: Month) -> None:
     eventually("performance has every October fact from the ledger's feed", caught_up)
     assert ok(m.as_("finance").get("performance/v1/facts/quarantine")) == []
 
-    run = ok(m.as_("finance").post("performance/v1/settlements", {"period": PERIOD}), 201)
+    problem(m.as_("finance").post("performance/v1/settlements", {"period": PERIOD}), 403, "head_office_only")
+    run = ok(m.as_("hqfinance").post("performance/v1/settlements", {"period": PERIOD}), 201)
     assert (run["status"], run["mode"], run["posted"], run["rule_set_version"]) == (
         "completed", "final", True, "TJ-2026-10")
     m.settlement = run

@@ -89,7 +89,7 @@ async def test_a_premium_is_due_on_the_working_day_calendar_and_received_once(st
 
 async def test_an_organisations_deadline_into_an_unknown_year_is_provisional_until_the_year_is_loaded(
         stack: Stack) -> None:
-    _, p = await people(stack)
+    c, p = await people(stack)
     policy = await issue(stack, p["a"], kind="organisation", issued_on="2026-12-10")
     due = await first_receivable(stack, policy)
     assert due["deadline_provisional"] is True
@@ -100,8 +100,14 @@ async def test_an_organisations_deadline_into_an_unknown_year_is_provisional_unt
     assert asked["unknown_years"] == [2027]
     assert asked["working_days"] == 20
     problem(await stack.ledger.get("/v1/calendar/years/2027"), 404, "calendar_year_unknown")
-    loaded = ok(await stack.ledger.put("/v1/calendar/years/2027", json={"source": "国办发明电〔2026〕", "days": [
-        {"day": "2027-01-01", "kind": "holiday", "name": "元旦"}]}))
+    # The calendar is the whole company's: a branch's finance may not load it, head-office finance does.
+    year = {"source": "国办发明电〔2026〕", "days": [{"day": "2027-01-01", "kind": "holiday", "name": "元旦"}]}
+    branch_finance = stack.as_user(DataScope(institutions=frozenset({c.branch})), "finance")
+    problem(await stack.ledger.put("/v1/calendar/years/2027", json=year, headers=branch_finance), 403,
+            "head_office_only")
+    problem(await stack.ledger.get("/v1/calendar/years/2027"), 404, "calendar_year_unknown")
+    head_office = stack.as_user(DataScope(institutions=frozenset({c.hq}), company_wide=True), "finance")
+    loaded = ok(await stack.ledger.put("/v1/calendar/years/2027", json=year, headers=head_office))
     assert loaded["holidays"] == 1
     assert loaded["recomputed_deadlines"] >= 1
     again = ok(await stack.ledger.get(f"/v1/receivables/{due['id']}"))

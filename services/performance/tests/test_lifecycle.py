@@ -123,9 +123,14 @@ async def test_a_rule_version_never_reaches_into_a_settled_period(stack: Stack) 
     _, first_day = month_after(period)
     clock_at(stack, first_day + timedelta(days=2))
     await settle(stack, period)
-    marketing = stack.as_user(DataScope(everything=True), "marketing_management")
+    # The basic law binds the whole company: head-office marketing sets it, a branch's may not.
+    marketing = stack.as_user(DataScope(institutions=frozenset({c.hq}), company_wide=True), "marketing_management")
     body = copy.deepcopy(DEFAULT_RULE_SET)
     body["commission"]["rates"][0]["rate"] = "0.50"
+    problem(await stack.performance.post("/v1/rule-sets", json={
+        "version": "branch", "status": "proposed", "valid_from": "2030-01-01", "body": body},
+        headers=stack.as_user(DataScope(institutions=frozenset({c.branch})), "marketing_management")), 403,
+        "head_office_only")
     refused = problem(await stack.performance.post("/v1/rule-sets", headers=marketing, json={
         "version": "inside", "status": "in_force", "valid_from": f"{period}-01", "body": body}), 409,
         "period_settled")

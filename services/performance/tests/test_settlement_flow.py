@@ -175,6 +175,10 @@ async def test_statements_follow_the_data_scope(stack: Stack) -> None:
             404, "statement_not_found")
     problem(await stack.performance.post("/v1/settlements", json={"period": period}, headers=agent_a),
             403, "role_required")
+    # A run settles the whole company: a branch's finance sees its statements but may not run it.
+    branch_finance = stack.as_user(DataScope(institutions=frozenset({c.branch})), "finance")
+    problem(await stack.performance.post("/v1/settlements", json={"period": period}, headers=branch_finance),
+            403, "head_office_only")
 
 
 async def test_what_if_posts_nothing_and_bad_runs_are_refused(stack: Stack) -> None:

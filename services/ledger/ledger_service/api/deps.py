@@ -7,13 +7,16 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from svckit.internal_auth import Caller, CallerDep, require_roles
+from svckit.internal_auth import Caller, CallerDep, require_head_office, require_roles
 from svckit.pagination import PageParams, page_params
 from svckit.scope import DataScope
 from svckit.timeutil import business_date, utcnow
 
 # Finance (cashiers included) keeps the books; back office registers policies and their events.
 FinanceOnly = require_roles("admin", "finance")
+# What the whole company runs on (the ledger's rules, the holiday calendar, the chart of accounts) is
+# changed by head-office finance or an administrator, never by one branch's finance.
+HeadOfficeFinance = require_head_office("admin", "finance")
 BackOfficeOnly = require_roles("admin", "back_office")
 # Whole-book reports (trial balance, accounts) are for finance, audit and administrators.
 BookKeepers = require_roles("admin", "finance", "compliance")

@@ -9,7 +9,7 @@ from fastapi import Path, Query
 from sqlalchemy import func, select
 
 from ledger_service import calendar, journal, receivables, rules
-from ledger_service.api.deps import BookKeepers, FinanceOnly, actor_of
+from ledger_service.api.deps import BookKeepers, HeadOfficeFinance, actor_of
 from ledger_service.models import Account, CalendarDay, CalendarYear
 from ledger_service.schemas import (
     AccountCreate,
@@ -26,7 +26,7 @@ from svckit.routing import SessionDep, service_router
 from svckit.rules import rules_router
 
 router = service_router(prefix="/v1", tags=["setup"])
-rules_api = rules_router(rules.BOOK, writers=FinanceOnly, actor_of=actor_of)
+rules_api = rules_router(rules.BOOK, writers=HeadOfficeFinance, actor_of=actor_of)
 Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
@@ -36,7 +36,7 @@ async def list_accounts(session: SessionDep) -> list[Account]:
     return list((await session.execute(select(Account).order_by(Account.gl_code))).scalars())
 
 
-@router.post("/accounts", response_model=AccountRead, status_code=201, dependencies=[FinanceOnly])
+@router.post("/accounts", response_model=AccountRead, status_code=201, dependencies=[HeadOfficeFinance])
 async def create_account(body: AccountCreate, session: SessionDep, _: IdempotencyDep) -> Account:
     """Open an account; its kind and guard never change afterwards (history depends on them)."""
     account = Account(**body.model_dump(), guarded=body.guard_by is not None)
@@ -64,7 +64,7 @@ async def calendar_year(year: Year, session: SessionDep) -> CalendarYearRead:
     return await _year_read(session, year)
 
 
-@router.put("/calendar/years/{year}", response_model=CalendarYearRead, dependencies=[FinanceOnly])
+@router.put("/calendar/years/{year}", response_model=CalendarYearRead, dependencies=[HeadOfficeFinance])
 async def load_calendar_year(year: Year, body: CalendarYearLoad, session: SessionDep,
                              caller: CallerDep) -> CalendarYearRead:
     """Load (or correct) a year's official holidays and make-up working days, as announced by the

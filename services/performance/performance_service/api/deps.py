@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from performance_service.settings import PerformanceSettings
 from performance_service.upstream import Upstreams
-from svckit.internal_auth import Caller, CallerDep, require_roles
+from svckit.internal_auth import Caller, CallerDep, require_head_office, require_roles
 from svckit.scope import DataScope
 from svckit.timeutil import business_date
 
@@ -19,6 +19,10 @@ Settlers = require_roles("admin", "finance")
 RuleMakers = require_roles("admin", "marketing_management")
 FinanceOnly = require_roles("admin", "finance")
 Reviewers = require_roles("admin", "supervisor")
+# A settlement run settles every agent of the company and the basic law binds all of it: they are run
+# and set by head-office staff or an administrator, never by one branch's.
+HeadOfficeSettlers = require_head_office("admin", "finance")
+HeadOfficeRuleMakers = require_head_office("admin", "marketing_management")
 
 
 async def data_scope(caller: CallerDep) -> DataScope:

@@ -9,7 +9,7 @@ from fastapi import Query
 from sqlalchemy import select
 
 from performance_service import rule_sets
-from performance_service.api.deps import RuleMakers, actor_of
+from performance_service.api.deps import HeadOfficeRuleMakers, actor_of
 from performance_service.models import RuleSet
 from performance_service.schemas import RuleSetCreate, RuleSetRead
 from svckit.errors import NotFound
@@ -25,7 +25,7 @@ async def list_rule_sets(session: SessionDep) -> list[RuleSet]:
     return list((await session.execute(select(RuleSet).order_by(RuleSet.valid_from, RuleSet.id))).scalars())
 
 
-@router.post("", response_model=RuleSetRead, status_code=201, dependencies=[RuleMakers])
+@router.post("", response_model=RuleSetRead, status_code=201, dependencies=[HeadOfficeRuleMakers])
 async def create_rule_set(body: RuleSetCreate, session: SessionDep, caller: CallerDep) -> RuleSet:
     """Record a version: in force from a date after every settled period (the one before ends there),
     or proposed (for what-if runs). Overlapping or gapped brackets are refused naming the field."""

@@ -10,7 +10,15 @@ from sqlalchemy import select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from performance_service import access, runs
-from performance_service.api.deps import ScopeDep, SettingsDep, Settlers, TodayDep, UpstreamsDep, actor_of
+from performance_service.api.deps import (
+    HeadOfficeSettlers,
+    ScopeDep,
+    SettingsDep,
+    Settlers,
+    TodayDep,
+    UpstreamsDep,
+    actor_of,
+)
 from performance_service.models import SettlementRun
 from performance_service.schemas import PERIOD, DiffRow, SettlementCreate, SettlementRead
 from svckit.errors import NotFound, Unprocessable
@@ -44,7 +52,7 @@ async def _get(session: SessionDep, run_id: str) -> SettlementRun:
     return found
 
 
-@router.post("", response_model=SettlementRead, status_code=201, dependencies=[Settlers])
+@router.post("", response_model=SettlementRead, status_code=201, dependencies=[HeadOfficeSettlers])
 async def run_settlement(body: SettlementCreate, request: Request, session: SessionDep, caller: CallerDep,
                          up: UpstreamsDep, settings: SettingsDep, today: TodayDep,
                          _: IdempotencyDep) -> SettlementRead:
@@ -100,7 +108,7 @@ async def diff(run_id: str, session: SessionDep, scope: ScopeDep,
     return await runs.diff_rows(session, other, run.id, limit, None if scope.everything else visible)
 
 
-@router.post("/{run_id}/post", response_model=SettlementRead, dependencies=[Settlers])
+@router.post("/{run_id}/post", response_model=SettlementRead, dependencies=[HeadOfficeSettlers])
 async def post_payables(run_id: str, request: Request, session: SessionDep, up: UpstreamsDep,
                         settings: SettingsDep) -> SettlementRead:
     """Post what a final run has not posted yet (after an interruption); idempotent."""
