@@ -6,14 +6,19 @@ no premium is booked to the branch's suspense account, never lost and never post
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger_service import journal, receivables, reconcile
 from ledger_service.bank_rules import (
@@ -28,6 +33,7 @@ from ledger_service.models import (
     DebitBatch,
     Receivable,
     ReconciliationFile,
+    ReconciliationFilePart,
 )
 from ledger_service.postings import Line
 from svckit.errors import Conflict, NotFound, Unprocessable
@@ -126,38 +132,112 @@ def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+@dataclass(frozen=True)
+class FileJob:
+    """How a reconciliation file is applied: in up to `parts` transactions at once (one per
+    `part_min_lines` lines), each with a batch job's limits rather than a request's."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    parts: int
+    part_min_lines: int
+    timeout_s: int
+    work_mem_mb: int
+
+    def parts_for(self, content: bytes) -> int:
+        return max(1, min(self.parts, content.count(b"\n") // self.part_min_lines))
+
+    async def limits(self, session: AsyncSession) -> None:
+        # A million lines take longer than a request may, and sort more than a request does: for
+        # this transaction only.
+        await session.execute(text(f"SET LOCAL statement_timeout = '{int(self.timeout_s)}s'"))
+        await session.execute(text(f"SET LOCAL work_mem = '{int(self.work_mem_mb)}MB'"))
+
+
 async def ingest_file(session: AsyncSession, bank_code: str, *, file_date: date, content: bytes, actor: str,
-                      timeout_s: int, work_mem_mb: int) -> tuple[dict[str, Any], bool]:
+                      job: FileJob) -> tuple[dict[str, Any], bool]:
     """Apply a reconciliation file once. A file with a broken line is refused whole, every broken line
-    named; the same file again answers its first report. Returns (report, replayed)."""
-    # A million lines take longer than a request may, and sort more than a request does: for this
-    # transaction only.
-    await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_s)}s'"))
-    await session.execute(text(f"SET LOCAL work_mem = '{int(work_mem_mb)}MB'"))
-    bank = await _serialised(session, bank_code)
+    named, before anything is applied; the same file again answers its first report, or, if its
+    application was interrupted, applies the parts that were not. Returns (report, replayed)."""
+    bank = await _serialised(session, bank_code)  # held by this request's transaction until it ends
     sha = digest(content)
-    earlier = (await session.execute(select(ReconciliationFile.report).where(
-        ReconciliationFile.bank_code == bank_code, ReconciliationFile.sha256 == sha))).scalar()
-    if earlier is not None:
-        return earlier, True
+    earlier = (await session.execute(select(ReconciliationFile).where(
+        ReconciliationFile.bank_code == bank_code, ReconciliationFile.sha256 == sha))).scalar_one_or_none()
+    if earlier is not None and earlier.status == "applied":
+        return earlier.report, True
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
         raise Unprocessable("the file is not UTF-8 text", code="reconciliation_file_invalid", field="body",
                             errors=[]) from None
-    lines, errors = await reconcile.stage_file(session, content)
-    if errors:
-        raise Unprocessable(f"{len(errors)} line(s) of the file are broken; nothing was applied",
-                            code="reconciliation_file_invalid", field="body", rejected_lines=len(errors),
-                            errors=[_error(e) for e in errors[:MAX_ERRORS_LISTED]])
-    file_id = (await session.execute(insert(ReconciliationFile).values(
-        bank_code=bank_code, file_date=file_date, sha256=sha, lines=lines, report={})
-        .returning(ReconciliationFile.id))).scalar_one()
-    applied = await reconcile.apply_staged(session, bank_code=bank_code, branch_id=bank.branch_id, file_id=file_id,
-                                           actor=actor)
-    body = {"file_id": file_id, "file_date": file_date.isoformat(), "lines": lines, **applied.report}
-    await session.execute(update(ReconciliationFile).where(ReconciliationFile.id == file_id).values(report=body))
+    of = earlier.parts if earlier is not None else job.parts_for(content)
+    done = set() if earlier is None else set((await session.execute(
+        select(ReconciliationFilePart.part).where(ReconciliationFilePart.file_id == earlier.id))).scalars())
+    todo = [reconcile.Part(k, of) for k in range(of) if k not in done]
+    async with AsyncExitStack() as stack:
+        sessions = [await stack.enter_async_context(job.sessions()) for _ in todo]
+        staged = await asyncio.gather(*(_stage_part(s, job, content, part)
+                                        for s, part in zip(sessions, todo, strict=True)))
+        errors = sorted({(e.line, e.field): e for _, found in staged for e in found}.values(), key=lambda e: e.line)
+        if errors:
+            raise Unprocessable(f"{len(errors)} line(s) of the file are broken; nothing was applied",
+                                code="reconciliation_file_invalid", field="body", rejected_lines=len(errors),
+                                errors=[_error(e) for e in errors[:MAX_ERRORS_LISTED]])
+        if earlier is None:
+            earlier = await _new_file(job, bank_code, file_date, sha, sum(lines for lines, _ in staged), of)
+        file_id = earlier.id
+        applied = await asyncio.gather(*(
+            _apply_part(s, job, part, bank_code=bank_code, branch_id=bank.branch_id, file_id=file_id, actor=actor)
+            for s, part in zip(sessions, todo, strict=True)), return_exceptions=True)
+    failed = [a for a in applied if isinstance(a, BaseException)]
+    if failed:
+        # The parts that did commit stay applied (and are recorded): sending the file again applies the rest.
+        raise failed[0]
+    reports = (await session.execute(select(ReconciliationFilePart.report).where(
+        ReconciliationFilePart.file_id == file_id))).scalars().all()
+    body = {"file_id": file_id, "file_date": earlier.file_date.isoformat(), "lines": earlier.lines,
+            **_sum_reports(reports)}
+    await session.execute(update(ReconciliationFile).where(ReconciliationFile.id == file_id)
+                          .values(report=body, status="applied"))
     return body, False
+
+
+async def _stage_part(session: AsyncSession, job: FileJob, content: bytes,
+                      part: reconcile.Part) -> tuple[int, list[LineError]]:
+    await job.limits(session)
+    return await reconcile.stage_file(session, content, part)
+
+
+async def _new_file(job: FileJob, bank_code: str, file_date: date, sha: str, lines: int,
+                    parts: int) -> ReconciliationFile:
+    """The file's record, committed before any part is: each part names it, and a file interrupted
+    between its parts is known to be `applying`."""
+    async with job.sessions() as session:
+        found = (await session.execute(insert(ReconciliationFile).values(
+            bank_code=bank_code, file_date=file_date, sha256=sha, lines=lines, report={}, status="applying",
+            parts=parts).returning(ReconciliationFile))).scalar_one()
+        await session.commit()
+    return found
+
+
+async def _apply_part(session: AsyncSession, job: FileJob, part: reconcile.Part, *, bank_code: str,
+                      branch_id: int, file_id: int, actor: str) -> None:
+    applied = await reconcile.apply_staged(session, bank_code=bank_code, branch_id=branch_id, file_id=file_id,
+                                           actor=actor)
+    # The part's record commits with its effects: a part is applied once, or not at all.
+    await session.execute(insert(ReconciliationFilePart).values(file_id=file_id, part=part.index,
+                                                                report=applied.report))
+    await session.commit()
+
+
+def _sum_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for report in reports:
+        for key, value in report.items():
+            if key.endswith("amount"):
+                total[key] = str(Decimal(total.get(key, "0")) + Decimal(value))
+            else:
+                total[key] = total.get(key, 0) + value
+    return total
 
 
 def _error(error: LineError) -> dict[str, Any]:

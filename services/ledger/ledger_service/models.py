@@ -447,8 +447,27 @@ class ReconciliationFile(Base):
     lines: Mapped[int] = mapped_column(Integer)
     report: Mapped[dict[str, Any]] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Applied in parts (reconcile.py); `applying` until every part has committed.
+    status: Mapped[str] = mapped_column(Text, server_default="applied")
+    parts: Mapped[int] = mapped_column(Integer, server_default="1")
 
-    __table_args__ = (UniqueConstraint("bank_code", "sha256"),)
+    __table_args__ = (
+        UniqueConstraint("bank_code", "sha256"),
+        CheckConstraint("status IN ('applying', 'applied')", name="status"),
+        CheckConstraint("parts > 0", name="parts_positive"),
+    )
+
+
+class ReconciliationFilePart(Base):
+    """One applied part of a reconciliation file and what it did (its lines are one partition of the
+    file by instruction); a part recorded here is never applied again."""
+
+    __tablename__ = "reconciliation_file_part"
+
+    file_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("reconciliation_file.id"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class BankResult(Base):

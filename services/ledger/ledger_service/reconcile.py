@@ -7,6 +7,12 @@ statement of the rules and the tests hold the two to the same answers. Each subm
 or a file) books one journal entry per branch for the premiums it received (one credit line per
 premium, with its agent, policy, customer and receivable) and one for the money it holds in
 suspense: a voucher per day's file, as the bank's statement has one line per debit.
+
+A large file is applied in parts (`Part`), each a transaction of its own on its own connection, so
+that the database server works on it with every core: a line's part follows from its instruction,
+so every line about one instruction is judged in the same part, exactly as in the whole file. The
+suspense voucher is booked last in each part: the branch's suspense balance is the one row the
+parts share, and its lock is then held only for the moment before the part commits.
 """
 
 from __future__ import annotations
@@ -36,6 +42,29 @@ _RAW = (
     "DROP TABLE IF EXISTS bank_raw",
     "CREATE TEMP TABLE bank_raw (line_no integer GENERATED ALWAYS AS IDENTITY, line text) ON COMMIT DROP",
 )
+
+
+@dataclass(frozen=True)
+class Part:
+    """The lines of a file one transaction applies: those whose instruction falls in part `index` of `of`."""
+
+    index: int = 0
+    of: int = 1
+
+    @property
+    def copy_filter(self) -> str | None:
+        """Which lines the copy keeps (the header always). By the last byte of the instruction id, a
+        random UUID's, so parts come out even; every spelling of one id gives the same part, and a
+        line without a valid id goes to part 0 (where its error, if any, is reported)."""
+        if self.of == 1:
+            return None
+        field = "btrim(split_part(line, ',', 1))"
+        return (f"line_no = 1 OR (CASE WHEN pg_input_is_valid({field}, 'uuid')"
+                f" THEN get_byte(uuid_send(CAST({field} AS uuid)), 15) ELSE 0 END) % {int(self.of)}"
+                f" = {int(self.index)}")
+
+
+WHOLE_FILE = Part()
 # Each line's first broken field, in the order the fields are read (as bank_rules.parse_line).
 _RAW_PROBLEMS = text(
     "WITH f AS (SELECT line_no, string_to_array(line, ',') AS v FROM bank_raw"
@@ -155,15 +184,15 @@ async def stage_results(session: AsyncSession, results: Sequence[Result]) -> Non
         "outcomes": [r.outcome for r in results], "reasons": [r.reason_code for r in results]})
 
 
-async def stage_file(session: AsyncSession, content: bytes) -> tuple[int, list[LineError]]:
-    """Copy the file in as it is, check every line by SQL; returns (lines, broken lines)."""
+async def stage_file(session: AsyncSession, content: bytes, part: Part = WHOLE_FILE) -> tuple[int, list[LineError]]:
+    """Copy the file (the lines of `part`) in as it is, check every line by SQL; returns (lines, broken lines)."""
     await _run(session, _RAW)
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     # Whole lines, verbatim: no character of a bank file is a delimiter or a quote for this copy.
     await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
         "bank_raw", source=io.BytesIO(content.removeprefix(b"\xef\xbb\xbf")), columns=["line"], format="csv",
-        delimiter="\x01", quote="\x02", encoding="utf-8")
+        delimiter="\x01", quote="\x02", encoding="utf-8", where=part.copy_filter)
     header = (await session.execute(text("SELECT line FROM bank_raw WHERE line_no = 1"))).scalar()
     if header is None or tuple(h.strip() for h in header.split(",")) != HEADER:
         return 0, [LineError(1, "header", "the first line must be: " + ",".join(HEADER))]
@@ -209,21 +238,26 @@ async def apply_staged(session: AsyncSession, *, bank_code: str, branch_id: int,
         " SELECT result_id, :bank, instruction_id, outcome, amount, currency, reason_code, bank_reference,"
         "  value_date, :file, line_no, disposition FROM bank_out ORDER BY line_no"),
         {"bank": bank_code, "file": file_id})
-    entries = await _book(session, bank_code, actor)
-    await _write_effects(session, bank_code, entries)
+    await _run(session, ("DROP TABLE IF EXISTS bank_booked", "CREATE TEMP TABLE bank_booked (kind text, branch_id"
+                         " bigint, entry_id bigint, PRIMARY KEY (kind, branch_id)) ON COMMIT DROP"))
+    await _book(session, bank_code, actor, "bank_debit")
+    await _write_effects(session)
+    await _book(session, bank_code, actor, "suspense")
+    await _record_exceptions(session, bank_code)
     return await _report(session, by_line=file_id is None)
 
 
-async def _book(session: AsyncSession, bank_code: str, actor: str) -> dict[tuple[str, int], int]:
-    """One entry per branch for the premiums received and one for the money held; returns their ids."""
+async def _book(session: AsyncSession, bank_code: str, actor: str, kind: str) -> None:
+    """One entry per branch, of `kind`: the premiums received (bank_debit) or the money held
+    (suspense); their ids are kept in bank_booked."""
     groups = (await session.execute(text(
-        "SELECT CASE WHEN disposition = 'applied' THEN 'bank_debit' ELSE 'suspense' END AS kind, branch_booked,"
-        "  min(result_id) AS first, min(value_date) AS day, count(*) AS lines"
-        " FROM bank_out WHERE outcome = 'success' AND disposition <> 'duplicate'"
-        "   AND (disposition = 'applied' OR disposition = ANY(CAST(:held AS text[])))"
-        " GROUP BY 1, 2 ORDER BY 1, 2"), {"held": sorted(EXCEPTIONS)})).all()
+        "SELECT kind, branch_booked, min(result_id) AS first, min(value_date) AS day, count(*) AS lines"
+        " FROM (SELECT CASE WHEN disposition = 'applied' THEN 'bank_debit' ELSE 'suspense' END AS kind, *"
+        "       FROM bank_out WHERE outcome = 'success' AND disposition <> 'duplicate'"
+        "         AND (disposition = 'applied' OR disposition = ANY(CAST(:held AS text[])))) o"
+        " WHERE kind = :kind GROUP BY 1, 2 ORDER BY 1, 2"), {"held": sorted(EXCEPTIONS), "kind": kind})).all()
     if not groups:
-        return {}
+        return
     await journal.open_stage(session)
     staged = []
     for key, g in enumerate(groups, start=1):
@@ -250,17 +284,27 @@ async def _book(session: AsyncSession, bank_code: str, actor: str) -> dict[tuple
         {"kinds": [g.kind for g in groups], "branches": [g.branch_booked for g in groups],
          "keys": list(range(1, len(groups) + 1)), "held": sorted(EXCEPTIONS)})
     posted = await journal.post_staged(session, staged, actor=actor)
-    return {(g.kind, g.branch_booked): posted[key] for key, g in enumerate(groups, start=1)}
-
-
-async def _write_effects(session: AsyncSession, bank_code: str, entries: dict[tuple[str, int], int]) -> None:
-    keys = sorted(entries)
-    await _run(session, ("DROP TABLE IF EXISTS bank_booked", "CREATE TEMP TABLE bank_booked (kind text, branch_id"
-                         " bigint, entry_id bigint, PRIMARY KEY (kind, branch_id)) ON COMMIT DROP"))
     await session.execute(text(
-        "INSERT INTO bank_booked SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:branches AS bigint[]),"
-        " CAST(:entries AS bigint[]))"),
-        {"kinds": [k for k, _ in keys], "branches": [b for _, b in keys], "entries": [entries[k] for k in keys]})
+        "INSERT INTO bank_booked SELECT :kind, * FROM unnest(CAST(:branches AS bigint[]), CAST(:entries AS bigint[]))"),
+        {"kind": kind, "branches": [g.branch_booked for g in groups],
+         "entries": [posted[key] for key in range(1, len(groups) + 1)]})
+
+
+# Performance learns of each premium received and each failed debit (the agent follows it up).
+_EVENTS = text(
+    "INSERT INTO ledger.outbox_event (event_type, aggregate_type, aggregate_id, payload, request_id)"
+    " SELECT CASE WHEN o.disposition = 'applied' THEN 'premium.received' ELSE 'debit.failed' END, 'receivable',"
+    "  CAST(o.receivable_id AS text), jsonb_strip_nulls(jsonb_build_object("
+    "   'receivable_id', o.receivable_id, 'policy_id', o.policy_id, 'agent_id', o.agent_id,"
+    "   'institution_id', o.institution_id, 'branch_id', o.branch_id, 'amount', CAST(o.amount AS text),"
+    "   'currency', o.currency, 'via', 'bank_debit', 'reference', o.bank_reference, 'entry_id', k.entry_id,"
+    "   'reason_code', o.reason_code, 'received_on', CAST(o.value_date AS text))), :request_id"
+    " FROM bank_out o LEFT JOIN bank_booked k ON k.kind = 'bank_debit' AND k.branch_id = o.branch_booked"
+    "   AND o.disposition = 'applied'"
+    " WHERE o.disposition IN ('applied', 'failed') ORDER BY o.line_no")
+
+
+async def _write_effects(session: AsyncSession) -> None:
     # The first new answer to a pending instruction settles it (bank_rules.classify).
     await session.execute(text(
         "UPDATE ledger.debit_instruction i SET status = o.s1, reason_code = o.reason_code,"
@@ -277,7 +321,10 @@ async def _write_effects(session: AsyncSession, bank_code: str, entries: dict[tu
         # judged on what is now true.
         raise Conflict("a premium these results pay was paid meanwhile by other means; send them again",
                        code="concurrent_payment") from None
+    await session.execute(_EVENTS, {"request_id": current_request_id()})
 
+
+async def _record_exceptions(session: AsyncSession, bank_code: str) -> None:
     await session.execute(text(
         "INSERT INTO ledger.bank_exception (bank_code, branch_id, kind, instruction_id, result_id, amount, currency,"
         "  in_suspense, suspense_entry_id, detail)"
@@ -288,18 +335,7 @@ async def _write_effects(session: AsyncSession, bank_code: str, entries: dict[tu
         " JOIN unnest(CAST(:kinds AS text[]), CAST(:details AS text[])) AS d(kind, detail)"
         "   ON d.kind = o.disposition ORDER BY o.line_no"),
         {"bank": bank_code, "kinds": list(DETAILS), "details": list(DETAILS.values())})
-    # Performance learns of each premium received and each failed debit (the agent follows it up).
-    await session.execute(text(
-        "INSERT INTO ledger.outbox_event (event_type, aggregate_type, aggregate_id, payload, request_id)"
-        " SELECT CASE WHEN o.disposition = 'applied' THEN 'premium.received' ELSE 'debit.failed' END, 'receivable',"
-        "  CAST(o.receivable_id AS text), jsonb_strip_nulls(jsonb_build_object("
-        "   'receivable_id', o.receivable_id, 'policy_id', o.policy_id, 'agent_id', o.agent_id,"
-        "   'institution_id', o.institution_id, 'branch_id', o.branch_id, 'amount', CAST(o.amount AS text),"
-        "   'currency', o.currency, 'via', 'bank_debit', 'reference', o.bank_reference, 'entry_id', k.entry_id,"
-        "   'reason_code', o.reason_code, 'received_on', CAST(o.value_date AS text))), :request_id"
-        " FROM bank_out o LEFT JOIN bank_booked k ON k.kind = 'bank_debit' AND k.branch_id = o.branch_booked"
-        "   AND o.disposition = 'applied'"
-        " WHERE o.disposition IN ('applied', 'failed') ORDER BY o.line_no"), {"request_id": current_request_id()})
+
 
 
 DETAILS = {

@@ -17,6 +17,10 @@ class LedgerSettings(ServiceSettings):
                                           "reconciliation file is applied (a batch job, unlike a request)")
     reconciliation_work_mem_mb: int = Field(default=256, gt=0, description="PostgreSQL work_mem while a file "
                                             "is applied (its million lines are sorted and grouped)")
+    reconciliation_parts: int = Field(default=2, ge=1, le=16, description="How many transactions at once apply "
+                                      "a large reconciliation file (one per core the database server can give it)")
+    reconciliation_part_min_lines: int = Field(default=50_000, ge=1, description="Lines a part of a reconciliation "
+                                               "file holds at least (a smaller file is applied in one transaction)")
     org_url: str | None = Field(default=None, description="Internal URL of org, whose change feed keeps the "
                                 "ledger's copy of the organisation (data scope); none: no copy is kept")
     org_poll_seconds: float = Field(default=1.0, gt=0, description="Pause between polls when org has nothing new")

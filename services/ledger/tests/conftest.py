@@ -45,8 +45,10 @@ class Stack:
 @pytest.fixture
 async def stack(stack_db: StackDatabase, internal_secret: str) -> AsyncIterator[Stack]:
     org_app = create_org(OrgSettings(database_url=stack_db.dsn("org"), INTERNAL_TOKEN_SECRET=internal_secret))
+    # Files of a few lines are applied in parts here, as a bank's million-line file is.
     ledger_app = create_ledger(LedgerSettings(database_url=stack_db.dsn("ledger"),
-                                              INTERNAL_TOKEN_SECRET=internal_secret))
+                                              INTERNAL_TOKEN_SECRET=internal_secret, reconciliation_parts=3,
+                                              reconciliation_part_min_lines=2))
     async with running(org_app, "http://org.test") as org, running(ledger_app, "http://ledger.test") as ledger:
         admin = internal_headers(internal_secret, "org", username="hq-admin", roles=frozenset({"admin"}))
         org.headers.update(admin)

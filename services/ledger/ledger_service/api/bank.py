@@ -21,6 +21,7 @@ from ledger_service.schemas import Schema, no_float
 from ledger_service.settings import LedgerSettings
 from svckit.errors import Unprocessable
 from svckit.internal_auth import Caller, CallerDep, require_roles
+from svckit.kit import kit_of
 from svckit.money import CurrencyCode
 from svckit.pagination import Page, keyset, page_of
 from svckit.routing import SessionDep, service_router
@@ -184,12 +185,15 @@ def _actor(caller: Caller) -> str:
 async def reconciliation_file(request: Request, session: SessionDep, caller: CallerDep, code: BankCode,
                               file_date: Annotated[date, Query(description="The day the file reconciles")],
                               ) -> dict[str, Any]:
-    """The day's reconciliation file (CSV, format in the README). All or nothing: a file with broken
-    lines is refused with every broken line named; the same file sent again answers its first report."""
+    """The day's reconciliation file (CSV, format in the README). A file with broken lines is refused
+    whole, every broken line named; the same file sent again answers its first report, or finishes
+    applying it if it was interrupted (a large file is applied in parts, each once)."""
     if request.headers.get("content-type", "").split(";")[0].strip() not in ("text/csv", "text/plain"):
         raise Unprocessable("send the file as text/csv", code="unsupported_media_type", field="header.content-type")
     settings: LedgerSettings = request.app.state.settings
+    job = bank.FileJob(kit_of(request).db.sessionmaker, settings.reconciliation_parts,
+                       settings.reconciliation_part_min_lines, settings.reconciliation_timeout_s,
+                       settings.reconciliation_work_mem_mb)
     report, replayed = await bank.ingest_file(session, code, file_date=file_date, content=await request.body(),
-                                              actor=_actor(caller), timeout_s=settings.reconciliation_timeout_s,
-                                              work_mem_mb=settings.reconciliation_work_mem_mb)
+                                              actor=_actor(caller), job=job)
     return {**report, "replayed": replayed}
