@@ -152,13 +152,13 @@ _CLASSIFY = (
     "  SELECT instruction_id, CASE WHEN s0 <> 'pending' THEN s0 WHEN first_answer = 'applied' THEN 'succeeded'"
     "    WHEN first_answer = 'failed' THEN 'failed' ELSE 'exception' END AS s1"
     "  FROM ranked WHERE NOT unknown AND NOT seen AND k = 1)"
-    " SELECT ranked.*, nextval('ledger.bank_result_id_seq') AS result_id, first.s1, CASE"
+    " SELECT ranked.*, nextval('ledger.bank_result_id_seq') AS result_id, first.s1,"
+    "   coalesce(ranked.branch_id, :branch) AS branch_booked, CASE"
     "   WHEN unknown THEN 'unknown_instruction' WHEN seen THEN 'duplicate'"
     "   WHEN k = 1 AND s0 = 'pending' THEN first_answer"
     "   WHEN (CASE WHEN k = 1 THEN s0 ELSE first.s1 END) = 'failed' AND outcome = 'failure' THEN 'duplicate'"
     "   ELSE 'conflicting_result' END AS disposition"
     " FROM ranked LEFT JOIN first USING (instruction_id)",
-    "ALTER TABLE bank_out ADD COLUMN branch_booked bigint",
 )
 
 
@@ -229,9 +229,7 @@ async def apply_staged(session: AsyncSession, *, bank_code: str, branch_id: int,
     """Judge and apply the staged lines of one submission of `bank_code` (whose money lands in
     `branch_id` when it matches nothing). A file's report leaves out the line-by-line dispositions
     (they are kept in ledger.bank_result)."""
-    await _run(session, _CLASSIFY, {"bank": bank_code})
-    await session.execute(text(
-        "UPDATE bank_out SET branch_booked = coalesce(branch_id, :branch)"), {"branch": branch_id})
+    await _run(session, _CLASSIFY, {"bank": bank_code, "branch": branch_id})
     await session.execute(text(
         "INSERT INTO ledger.bank_result (id, bank_code, instruction_id, outcome, amount, currency, reason_code,"
         "  bank_reference, value_date, file_id, line_no, disposition) OVERRIDING SYSTEM VALUE"
