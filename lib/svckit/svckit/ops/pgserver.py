@@ -15,6 +15,13 @@ log = logging.getLogger("svckit.pgserver")
 TEST_IMAGE = "postgres:17-alpine"
 
 
+# What differs from PostgreSQL's defaults, as on a production server (deploy/postgresql.md): a bank's
+# million-line file or a month's settlement writes gigabytes of WAL, and with the default 1 GB between
+# checkpoints the server checkpoints several times during one of them, each followed by a burst of
+# full-page images. Settings a reload applies (shared_buffers would need a restart).
+SERVER_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min"}
+
+
 @contextmanager
 def embedded_server(pgdata: Path, *, keep_data: bool) -> Iterator[str]:
     """Start (or reuse) the embedded PostgreSQL in `pgdata`; yields the superuser DSN; stops it on exit."""
@@ -27,6 +34,9 @@ def embedded_server(pgdata: Path, *, keep_data: bool) -> Iterator[str]:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode="stop" if keep_data else "delete")
     try:
+        for name, value in SERVER_SETTINGS.items():
+            server.psql(f"ALTER SYSTEM SET {name} = '{value}'")
+        server.psql("SELECT pg_reload_conf()")
         yield server.get_uri("postgres")
     finally:
         server.cleanup()
