@@ -1,8 +1,10 @@
 """KPI and assessment 考核 (seed 001, 003): an agent evaluates themself, their supervisor evaluates them,
 marketing management consolidates with the rule set's weights (sales / ability / attitude, 50/30/20
-by default), and the supervisor records the feedback interview. A promotion 晋升 or maintenance 维持
-assessment checks the rule set's conditions (with org's count-back) and proposes the rank change, which
-is sent to org once."""
+by default), and the supervisor records the feedback interview. The sales part is a measured result:
+when the rule set's `sales_score` derives it from the facts and the agent's targets (sales.py), the
+derived score is consolidated in place of the supervisor's, which stays on record as their view.
+A promotion 晋升 or maintenance 维持 assessment checks the rule set's conditions (with org's count-back)
+and proposes the rank change, which is sent to org once."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from performance_service import gaps
+from performance_service import gaps, sales
 from performance_service.models import Assessment
-from performance_service.rules import KpiWeights
+from performance_service.rules import KpiWeights, RuleSetBody
 from svckit.db import flush_or_refuse
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.timeutil import utcnow
@@ -28,14 +30,21 @@ async def open_assessment(session: AsyncSession, *, agent_id: int, institution_i
     if kind in ("promotion", "maintenance"):
         conditions = await gaps.gap(session, agent_id=agent_id, rank_code=rank_code, period=period, kind=kind,
                                     count_back=count_back)
+    _, evidence = await sales.evidence_for(session, agent_id=agent_id, period=period,
+                                           rule_set=await gaps.rule_set_at(session, _rule_month(period)))
     found = Assessment(agent_id=agent_id, institution_id=institution_id, kind=kind, period=period,
-                       rank_code=rank_code, created_by=actor,
+                       rank_code=rank_code, created_by=actor, sales_evidence=evidence,
                        conditions=_plain(conditions) if conditions is not None else None)
     session.add(found)
     await flush_or_refuse(session, Conflict(f"agent {agent_id} already has a {kind} assessment for {period}",
                                             code="assessment_exists", field="period"))
     await session.refresh(found)
     return found
+
+
+def _rule_month(period: str) -> str:
+    """The month whose rule set applies: the period's, or a year's December."""
+    return period if len(period) == 7 else f"{period}-12"
 
 
 def _plain(value: Any) -> Any:
@@ -88,6 +97,15 @@ def weighted(weights: KpiWeights, scores: dict[str, Any]) -> Decimal:
     return total.quantize(Decimal("0.01"))
 
 
+def consolidated_scores(entered: dict[str, Any], derived: Decimal | None) -> tuple[dict[str, str], str]:
+    """The part scores consolidation weights, and where the sales score came from: the derived one when
+    there is one, else the supervisor's; ability and attitude are always the supervisor's."""
+    scores = {k: str(entered[k]) for k in PART}
+    if derived is None:
+        return scores, "entered"
+    return {**scores, "sales": str(derived)}, "derived"
+
+
 def proposal_for(found: Assessment, conditions: dict[str, Any] | None, on_failure_rank: str | None
                  ) -> dict[str, Any] | None:
     """The rank change a promotion or maintenance assessment proposes to org (none for a failed
@@ -107,9 +125,14 @@ async def consolidate(session: AsyncSession, found: Assessment, actor: str) -> A
     if found.supervisor_scores is None:
         raise Conflict(f"assessment {found.id} waits for the supervisor's evaluation", code="assessment_out_of_order",
                        field="assessment_id", at=found.status)
-    body = await gaps.rules_at(session, found.period if len(found.period) == 7 else f"{found.period}-12")
+    rule_set = await gaps.rule_set_at(session, _rule_month(found.period))
+    body = RuleSetBody.model_validate(rule_set.body)
+    # Derived again from the facts as they stand now (a late receipt counts in its own month).
+    derived, found.sales_evidence = await sales.evidence_for(session, agent_id=found.agent_id, period=found.period,
+                                                             rule_set=rule_set)
+    found.consolidated_scores, found.sales_source = consolidated_scores(found.supervisor_scores, derived.score)
     found.weights = body.kpi_weights.model_dump(mode="json")
-    found.score = weighted(body.kpi_weights, found.supervisor_scores)
+    found.score = weighted(body.kpi_weights, found.consolidated_scores)
     if found.conditions is not None:
         condition = gaps.condition_for(body, found.rank_code, found.kind)
         found.proposal = proposal_for(found, found.conditions, condition.on_failure_rank)

@@ -37,14 +37,19 @@ def window(period: str, months: int) -> list[str]:
     return sorted(found)
 
 
-async def rules_at(session: AsyncSession, period: str) -> RuleSetBody:
+async def rule_set_at(session: AsyncSession, period: str) -> RuleSet:
+    """The version of the basic law in force at the end of the month `period`."""
     _, last = period_bounds(period)
-    body = (await session.execute(select(RuleSet.body).where(
+    found = (await session.execute(select(RuleSet).where(
         RuleSet.status == "in_force", RuleSet.valid_from <= last,
         (RuleSet.valid_to.is_(None)) | (RuleSet.valid_to > last)))).scalar()
-    if body is None:
+    if found is None:
         raise NotFound(f"no rule set is in force on {last}", code="rule_set_not_found", field="period")
-    return RuleSetBody.model_validate(body)
+    return found
+
+
+async def rules_at(session: AsyncSession, period: str) -> RuleSetBody:
+    return RuleSetBody.model_validate((await rule_set_at(session, period)).body)
 
 
 def condition_for(body: RuleSetBody, rank_code: str, kind: str) -> RankCondition:

@@ -291,7 +291,8 @@ class Dispute(Base):
 
 class Assessment(Base):
     """A KPI evaluation 考核 of an agent for a period: self → supervisor → consolidation → feedback
-    interview (seed 001), with the rule set's weights; a promotion or maintenance assessment also
+    interview (seed 001), with the rule set's weights and the sales part derived from facts and targets
+    when it can be (its evidence kept); a promotion or maintenance assessment also
     holds the conditions it checked (with org's count-back) and the rank change it proposes to org."""
 
     __tablename__ = "assessment"
@@ -299,6 +300,7 @@ class Assessment(Base):
         CheckConstraint("kind IN ('monthly', 'annual', 'promotion', 'maintenance')", name="kind_known"),
         CheckConstraint("status IN ('self_evaluation', 'supervisor_evaluation', 'consolidated', 'feedback_done')",
                         name="status_known"),
+        CheckConstraint("sales_source IN ('derived', 'entered')", name="sales_source_known"),
         Index("uq_assessment_agent_id", "agent_id", "kind", "period", unique=True),
     )
 
@@ -315,6 +317,10 @@ class Assessment(Base):
     supervisor_comment: Mapped[str | None] = mapped_column(Text)
     supervisor_by: Mapped[str | None] = mapped_column(Text)
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The sales part derived from facts and targets (sales.py): on opening, and again on consolidation.
+    sales_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    consolidated_scores: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    sales_source: Mapped[str | None] = mapped_column(Text)
     score: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     conditions: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     proposal: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -350,7 +356,7 @@ class Target(Base):
 
     __tablename__ = "target"
     __table_args__ = (
-        CheckConstraint("metric IN ('premium', 'recruits')", name="metric_known"),
+        CheckConstraint("metric IN ('premium', 'recruits', 'new_policies')", name="metric_known"),
         Index("uq_target_team_id", "team_id", "year", "metric", unique=True),
     )
 

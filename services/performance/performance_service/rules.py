@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from performance_service.defaults import DEFAULT_SALES_SCORE
 from svckit.errors import Unprocessable
 
 ROUNDINGS = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN, "up": ROUND_UP}
@@ -223,6 +224,53 @@ class KpiWeights(Part):
         return self
 
 
+class SalesMeasure(Part):
+    """One measure of the sales part 销售业绩 and its weight inside that part."""
+
+    measure: Literal["premium", "new_policies"] = Field(
+        description="premium: received premium 实收保费 net of reversals (what a premium target counts) over the "
+                    "agent's premium target; new_policies: new policies issued over their new-policy target")
+    weight: Rate = Field(gt=0, le=1, description="Share of the sales part, e.g. \"0.7\"")
+
+    _floats = field_validator("weight", mode="before")(_no_float)
+
+
+class SalesScore(Part):
+    """How the sales part of KPI is derived from the facts and the agent's targets for the period: each
+    measure's achievement (actual ÷ target, to `places` + 2 decimals) times `full_marks`, at most `cap`,
+    to `places`; the part is the measures' weighted sum, to `places`. A measure whose target is missing
+    or zero has no achievement: `missing_target` says whether the part then cannot be derived (the
+    supervisor's entered sales score is consolidated) or is derived from the other measures alone."""
+
+    measures: list[SalesMeasure] = Field(min_length=1)
+    full_marks: Decimal = Field(gt=0, le=1000, description="The score of exactly 100% achievement")
+    cap: Decimal = Field(gt=0, le=1000, description="The highest score one measure earns (over-achievement)")
+    places: int = Field(ge=0, le=4, description="Decimals of a score")
+    rounding: Literal["half_up", "half_even", "down", "up"]
+    missing_target: Literal["entered_score", "other_measures"] = Field(
+        description="entered_score: the part is not derived when any measure lacks a target; other_measures: "
+                    "the measures with a target share the part (none: not derived)")
+
+    _floats = field_validator("full_marks", "cap", mode="before")(_no_float)
+
+    @model_validator(mode="after")
+    def _measures(self) -> SalesScore:
+        names = [m.measure for m in self.measures]
+        for n, name in enumerate(names):
+            if names.index(name) != n:
+                raise ValueError(f"measures[{n}].measure: {name} is listed twice")
+        if sum((m.weight for m in self.measures), Decimal(0)) != 1:
+            raise ValueError("measures: the weights add up to 1")
+        return self
+
+    def round(self, value: Decimal, extra: int = 0) -> Decimal:
+        return value.quantize(Decimal(1).scaleb(-(self.places + extra)), rounding=ROUNDINGS[self.rounding])
+
+
+def _default_sales_score() -> SalesScore:
+    return SalesScore.model_validate(DEFAULT_SALES_SCORE)
+
+
 class RankCondition(Part):
     """What keeping (maintenance 维持) or reaching (promotion 晋升) a rank asks, over the last months."""
 
@@ -271,6 +319,8 @@ class RuleSetBody(Part):
     withholding: Withholding | None = None
     clawback: Clawback | None = None
     kpi_weights: KpiWeights
+    # Versions recorded before it existed (the seed of migration 0002 among them) read the default.
+    sales_score: SalesScore = Field(default_factory=_default_sales_score)
     rank_conditions: list[RankCondition] = Field(default_factory=list)
     persistency: Persistency = Persistency()
 

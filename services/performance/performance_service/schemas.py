@@ -234,7 +234,17 @@ class AssessmentRead(Schema):
     supervisor_comment: str | None
     supervisor_by: str | None
     weights: dict[str, Any] | None
-    score: Decimal | None
+    score: Decimal | None = Field(description="The consolidated score: consolidated_scores weighted by `weights`")
+    sales_evidence: dict[str, Any] | None = Field(description=(
+        "The sales part derived from the facts and the agent's targets for the period (on opening, then again "
+        "on consolidation): for each measure its actual, target (with the target shares it comes from), "
+        "achievement, score and arithmetic; `derived`, `score` and `arithmetic` for the part, or the `reason` "
+        "it could not be derived; the rule (`rule`) and its rule set version"))
+    consolidated_scores: dict[str, Any] | None = Field(description=(
+        "The part scores consolidation weighted: ability and attitude as the supervisor entered them, sales "
+        "as derived when it could be (see sales_source)"))
+    sales_source: Literal["derived", "entered"] | None = Field(description=(
+        "derived: the sales score came from sales_evidence; entered: from the supervisor's evaluation"))
     conditions: dict[str, Any] | None
     proposal: dict[str, Any] | None
     consolidated_by: str | None
@@ -249,8 +259,9 @@ class TargetCreate(Schema):
     team_id: int
     institution_id: int = Field(description="The team's institution (for data scope)")
     year: int = Field(ge=2000, le=2100)
-    metric: Literal["premium", "recruits"]
-    amount: Decimal = Field(gt=0, description="The year's target: received premium, or people recruited")
+    metric: Literal["premium", "recruits", "new_policies"]
+    amount: Decimal = Field(gt=0, description="The year's target: received premium, people recruited, or new "
+                            "policies issued (the KPI sales part's measures)")
     month_weights: list[Decimal] | None = Field(default=None, min_length=12, max_length=12,
                                                 description="Share of each month; default equal")
     agent_weights: dict[int, Decimal] = Field(default_factory=dict, description="Each agent's share 个人分解")

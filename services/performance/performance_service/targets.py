@@ -1,6 +1,6 @@
-"""Targets 目标: a team's annual premium or recruiting target decomposed to quarters, months, ISO weeks
-and agents (each share recorded, each level adding up exactly to the year), and the achievement
-against it from the facts (received premium) and org's joiners (recruits)."""
+"""Targets 目标: a team's annual premium, recruiting or new-policy target decomposed to quarters, months,
+ISO weeks and agents (each share recorded, each level adding up exactly to the year), and the achievement
+against it from the facts (received premium, new policies) and org's joiners (recruits)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ async def create(session: AsyncSession, *, team_id: int, institution_id: int, ye
     if any(w < 0 for w in agent_weights.values()) or (agent_weights and sum(agent_weights.values()) <= 0):
         raise Unprocessable("agents' weights are non-negative, not all zero", code="invalid_agent_weights",
                             field="agent_weights")
-    places = 0 if metric == "recruits" else 2
+    places = 2 if metric == "premium" else 0
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
         raise Unprocessable(f"a {metric} target has at most {places} decimals", code="amount_too_precise",
                             field="amount")
@@ -108,6 +108,10 @@ PREMIUM = text(
     " JOIN performance.org_agent a ON a.agent_id = f.agent_id AND a.team_id = :team"
     " WHERE f.period = ANY(:periods) AND f.kind IN ('received_premium', 'reversal') AND f.currency = :currency"
     " GROUP BY f.agent_id")
+NEW_POLICIES = text(
+    "SELECT f.agent_id, coalesce(sum(f.policies), 0) AS achieved FROM performance.fact f"
+    " JOIN performance.org_agent a ON a.agent_id = f.agent_id AND a.team_id = :team"
+    " WHERE f.period = ANY(:periods) AND f.kind = 'new_policy' GROUP BY f.agent_id")
 RECRUITS = text(
     "SELECT coalesce(supervisor_id, 0) AS agent_id, count(*) AS achieved FROM performance.recruit"
     " WHERE team_id = :team AND joined_on BETWEEN :first AND :last GROUP BY 1")
@@ -115,7 +119,7 @@ RECRUITS = text(
 
 async def achievement(session: AsyncSession, target: Target, period: str) -> dict[str, Any]:
     """Achieved against the target for a month (YYYY-MM) or the whole year (YYYY): the team's received
-    premium (its members of today) or its joiners; per agent for premium."""
+    premium or new policies (its members of today), or its joiners; per agent but for recruits."""
     if period == str(target.year):
         months = [month_key(target.year, m) for m in range(1, 13)]
         goal = target.amount
@@ -131,10 +135,12 @@ async def achievement(session: AsyncSession, target: Target, period: str) -> dic
     if target.metric == "premium":
         rows = (await session.execute(PREMIUM, {"team": target.team_id, "periods": months,
                                                 "currency": target.currency})).all()
+    elif target.metric == "new_policies":
+        rows = (await session.execute(NEW_POLICIES, {"team": target.team_id, "periods": months})).all()
     else:
         rows = (await session.execute(RECRUITS, {"team": target.team_id, "first": first, "last": last})).all()
     achieved = sum((Decimal(r.achieved) for r in rows), Decimal(0))
     ratio = (achieved / goal).quantize(Decimal("0.0001")) if goal else None
     return {"target_id": target.id, "period": period, "metric": target.metric, "target": goal,
             "achieved": achieved, "ratio": ratio,
-            "by_agent": {str(r.agent_id): Decimal(r.achieved) for r in rows} if target.metric == "premium" else {}}
+            "by_agent": {str(r.agent_id): Decimal(r.achieved) for r in rows} if target.metric != "recruits" else {}}

@@ -1,5 +1,6 @@
-"""KPI assessments: self → supervisor → consolidation (the rule set's weights) → feedback; a maintenance
-assessment checks its conditions and its rank change goes to org once."""
+"""KPI assessments: self → supervisor → consolidation (the rule set's weights, the sales part derived from
+facts and targets when it can be) → feedback; a maintenance assessment checks its conditions and its rank
+change goes to org once."""
 
 from __future__ import annotations
 
@@ -45,6 +46,11 @@ async def test_a_monthly_assessment_goes_through_its_four_steps(stack: Stack) ->
     # 80 × 50% + 70 × 30% + 90 × 20%
     assert (consolidated["status"], D(consolidated["score"])) == ("consolidated", D("79.00"))
     assert consolidated["weights"] == {"sales": "0.5", "ability": "0.3", "attitude": "0.2"}
+    # No target names the agent: the sales part cannot be derived and the supervisor's score is used.
+    assert (consolidated["sales_source"], consolidated["sales_evidence"]["derived"]) == ("entered", False)
+    assert consolidated["sales_evidence"]["reason"] == (
+        "no premium target names the agent for the period; no new_policies target names the agent for the "
+        "period: the supervisor's entered sales score is used")
     done = ok(await stack.performance.post(f"{path}/feedback", headers=supervisor, json={"note": "面谈完毕"}))
     assert (done["status"], done["feedback_by"]) == ("feedback_done", "tester")
     problem(await stack.performance.post(f"{path}/proposal", headers=marketing,
@@ -83,3 +89,64 @@ async def test_a_maintenance_assessment_proposes_its_rank_change_to_org(stack: S
     position = ok(await stack.org.get(f"/v1/agents/{p['s']}", params={"on": today.isoformat()}))["position"]
     assert position["rank_code"] == "supervisor"
     assert position["reason"].startswith(f"maintenance: performance maintenance assessment {opened['id']}")
+
+
+async def test_the_sales_score_is_derived_from_the_facts_and_the_agents_targets(stack: Stack) -> None:
+    c, p = await department(stack)
+    period, today = this_month()
+    marketing = stack.as_user(DataScope(everything=True), "marketing_management")
+    supervisor = stack.as_user(DataScope(agent_id=p["s"], subtree=True), "supervisor")
+    team = {"team_id": c.department, "institution_id": c.office, "year": today.year,
+            "agent_weights": {str(p["a"]): "3", str(p["b"]): "1"}}
+    # a holds 3/4 of each: 90,000 of 120,000 premium (7,500 a month) and 36 of 48 new policies (3 a month).
+    premium = ok(await stack.performance.post("/v1/targets", headers=marketing, json={
+        **team, "metric": "premium", "amount": "120000.00"}), 201)
+    policies = ok(await stack.performance.post("/v1/targets", headers=marketing, json={
+        **team, "metric": "new_policies", "amount": "48"}), 201)
+    await sell(stack, c, p["a"], "2500.00")
+    await stack.sync()
+
+    opened = ok(await stack.performance.post("/v1/assessments", headers=supervisor, json={
+        "agent_id": p["a"], "kind": "monthly", "period": period}), 201)
+    early = {m["measure"]: m for m in opened["sales_evidence"]["measures"]}
+    assert (D(early["premium"]["actual"]), D(early["premium"]["target"]), D(early["premium"]["score"])) == (
+        D(2500), D("7500.00"), D("33.33"))
+    assert opened["sales_evidence"]["rule_set_version"]
+    path = f"/v1/assessments/{opened['id']}"
+    ok(await stack.performance.post(f"{path}/self-evaluation", headers=stack.as_user(DataScope(agent_id=p["a"]),
+                                    "agent"), json={"scores": SCORES, "comment": "两件新单"}))
+    ok(await stack.performance.post(f"{path}/supervisor-evaluation", headers=supervisor,
+                                    json={"scores": SCORES, "comment": "拜访量稳定"}))
+    # Premium received before consolidation counts: consolidation derives the part again.
+    await sell(stack, c, p["a"], "3500.00")
+    await stack.sync()
+    consolidated = ok(await stack.performance.post(f"{path}/consolidation", headers=marketing))
+    evidence = consolidated["sales_evidence"]
+    measures = {m["measure"]: m for m in evidence["measures"]}
+    assert {k: (D(m["actual"]), D(m["target"]), D(m["achievement"]), D(m["score"])) for k, m in measures.items()} == {
+        "premium": (D(6000), D("7500.00"), D("0.8"), D(80)),
+        "new_policies": (D(2), D("3.00"), D("0.6667"), D("66.67"))}
+    assert [t["target_id"] for t in measures["premium"]["target_parts"]] == [premium["id"]]
+    assert [t["target_id"] for t in measures["new_policies"]["target_parts"]] == [policies["id"]]
+    assert (evidence["derived"], D(evidence["score"])) == (True, D("76.00"))
+    assert evidence["arithmetic"] == "80.00 × 0.7 + 66.67 × 0.3 = 76.00"  # 56 + 20.001
+    assert evidence["rule"]["measures"] == [{"measure": "premium", "weight": "0.7"},
+                                            {"measure": "new_policies", "weight": "0.3"}]
+    # The derived 76.00 replaces the supervisor's 80; ability and attitude stay as entered.
+    assert consolidated["sales_source"] == "derived"
+    assert consolidated["consolidated_scores"] == {"sales": "76.00", "ability": "70", "attitude": "90"}
+    assert consolidated["supervisor_scores"]["sales"] == "80"
+    assert D(consolidated["score"]) == D("77.00")  # 76 × 50% + 70 × 30% + 90 × 20%
+    assert ok(await stack.performance.get(path, headers=supervisor))["sales_evidence"] == evidence
+
+    # A year: the agent's whole shares, the year's facts so far.
+    annual = ok(await stack.performance.post("/v1/assessments", headers=supervisor, json={
+        "agent_id": p["a"], "kind": "annual", "period": str(today.year)}), 201)
+    year = {m["measure"]: m for m in annual["sales_evidence"]["measures"]}
+    assert (D(year["premium"]["target"]), D(year["premium"]["actual"])) == (D("90000.00"), D(6000))
+    assert (D(year["new_policies"]["target"]), D(year["new_policies"]["achievement"])) == (D(36), D("0.0556"))
+    assert D(annual["sales_evidence"]["score"]) == D("6.34")  # 6.67 × 0.7 + 5.56 × 0.3 = 4.669 + 1.668
+
+    # The team's new-policy target has its achievement too.
+    got = ok(await stack.performance.get(f"/v1/targets/{policies['id']}/achievement", params={"period": period}))
+    assert (D(got["target"]), D(got["achieved"]), got["by_agent"]) == (D(4), D(2), {str(p["a"]): "2"})

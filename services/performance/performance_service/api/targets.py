@@ -47,7 +47,7 @@ async def create_target(body: TargetCreate, session: SessionDep, caller: CallerD
 @router.get("", response_model=list[TargetRead])
 async def find_targets(session: SessionDep, scope: ScopeDep, team_id: Annotated[int, Query(gt=0)],
                        year: Annotated[int, Query(ge=2000, le=2100)],
-                       metric: Annotated[str | None, Query(pattern="^(premium|recruits)$")] = None,
+                       metric: Annotated[str | None, Query(pattern="^(premium|recruits|new_policies)$")] = None,
                        ) -> list[dict[str, Any]]:
     """A team's targets for a year (at most one per metric), with every share; e.g. for activity to hold a
     team's monthly plan to its month's share."""
