@@ -4,8 +4,10 @@ change goes to org once."""
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
+from performance_service.defaults import DEFAULT_RULE_SET, DEFAULT_SALES_SCORE
 from svckit.scope import DataScope
 from svckit.testing.responses import ok, problem
 
@@ -150,3 +152,21 @@ async def test_the_sales_score_is_derived_from_the_facts_and_the_agents_targets(
     # The team's new-policy target has its achievement too.
     got = ok(await stack.performance.get(f"/v1/targets/{policies['id']}/achievement", params={"period": period}))
     assert (D(got["target"]), D(got["achieved"]), got["by_agent"]) == (D(4), D(2), {str(p["a"]): "2"})
+
+
+async def test_a_sales_rule_at_fault_is_refused_naming_its_field(stack: Stack) -> None:
+    c, _ = await department(stack)
+    marketing = stack.as_user(DataScope(institutions=frozenset({c.hq}), company_wide=True), "marketing_management")
+    body = {**copy.deepcopy(DEFAULT_RULE_SET), "sales_score": {
+        **DEFAULT_SALES_SCORE, "measures": [{"measure": "premium", "weight": "0.6"},
+                                            {"measure": "new_policies", "weight": "0.3"}]}}
+    bad = problem(await stack.performance.post("/v1/rule-sets", headers=marketing, json={
+        "version": "sales-90", "status": "proposed", "valid_from": "2030-01-01", "body": body}), 422,
+        "invalid_rule_set")
+    assert (bad["field"], bad["detail"]) == ("body.sales_score.measures",
+                                             "body.sales_score.measures: the weights add up to 1")
+    body["sales_score"] = {**DEFAULT_SALES_SCORE, "cap": "120", "missing_target": "other_measures"}
+    stored = ok(await stack.performance.post("/v1/rule-sets", headers=marketing, json={
+        "version": "sales-120", "status": "proposed", "valid_from": "2030-01-01", "body": body}), 201)
+    assert (stored["body"]["sales_score"]["cap"], stored["body"]["sales_score"]["missing_target"]) == (
+        "120", "other_measures")
