@@ -123,7 +123,7 @@ def _measure(rule: SalesScore, money: Rounding, measure: str, weight: Decimal, f
         return result(target=target, reason=f"the agent's {measure} target for the period is {target}")
     achievement = rule.round(figures.actual / target, 2)
     # Reversals can leave the actual negative: a score is never below zero.
-    score = min(max(rule.round(achievement * rule.full_marks), Decimal(0)), rule.cap)
+    score = rule.round(min(max(achievement * rule.full_marks, Decimal(0)), rule.cap))
     return result(target=target, achievement=achievement, score=score,
                   arithmetic=f"{figures.actual} ÷ {target} = {achievement}; "
                              f"min(max({achievement} × {rule.full_marks}, 0), {rule.cap}) = {score}")

@@ -53,6 +53,7 @@ def test_over_achievement_is_capped() -> None:
     assert [(m.achievement, m.score) for m in capped.measures] == [(D("2.0000"), D(100)),
                                                                   (D("1.5000"), D(100))]
     assert capped.score == D("100.00")
+    assert str(capped.measures[0].score) == "100.00"  # the cap, to the places of a score
     higher = derive(rule(cap="120"), MONEY, figures)
     assert [m.score for m in higher.measures] == [D(120), D("120")]
     assert higher.score == D("120.00")
