@@ -22,9 +22,15 @@ from ledger_service.postings import AccountInfo, Line, check_entry, guard_deltas
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.money import MINOR_UNITS
 from svckit.outbox import append_event
+from svckit.pgarray import dates, numbers, texts
 from svckit.requestid import current_request_id
 
 _CHART: dict[str, AccountInfo] = {}
+
+def _array(name: str, of: str) -> str:
+    """An array parameter sent as its text literal (see `_params`)."""
+    return f"CAST(CAST(:{name} AS text) AS {of}[])"
+
 
 # Entries, their postings and what they do to guarded balances, in one statement however many
 # entries there are. Each entry's id is drawn from the table's own identity sequence first, so
@@ -32,10 +38,10 @@ _CHART: dict[str, AccountInfo] = {}
 # order rows come back. An entry whose source was already posted is skipped by the source's unique
 # index (and its postings and guards with it).
 _POST_HEAD = (
-    "WITH input AS MATERIALIZED ("
+    "WITH input AS MATERIALIZED ("  # noqa: S608 - constant fragments; every value is a bound parameter
     "  SELECT nextval('ledger.journal_entry_id_seq') AS id, i.*"
-    "  FROM unnest(CAST(:branches AS bigint[]), CAST(:kinds AS text[]), CAST(:descriptions AS text[]),"
-    "    CAST(:effective AS date[]), CAST(:sources AS text[]), CAST(:reverses AS bigint[]))"
+    f"  FROM unnest({_array('branches', 'bigint')}, {_array('kinds', 'text')}, {_array('descriptions', 'text')},"
+    f"    {_array('effective', 'date')}, {_array('sources', 'text')}, {_array('reverses', 'bigint')})"
     "    WITH ORDINALITY AS i(branch_id, kind, description, effective_on, source, reverses_id, n)),"
     " e AS ("
     "  INSERT INTO ledger.journal_entry (id, branch_id, kind, description, effective_on, source, reverses_id, actor,"
@@ -50,18 +56,20 @@ _POST_HEAD = (
     "    policy_id, customer_id, receivable_id, posted_at)"
     "  SELECT posted.branch_id, posted.id, l.line_no, l.account, l.currency, l.amount, l.agent_id, l.policy_id,"
     "    l.customer_id, l.receivable_id, posted.posted_at"
-    "  FROM unnest(CAST(:line_entries AS bigint[]), CAST(:line_nos AS integer[]), CAST(:accounts AS text[]),"
-    "    CAST(:currencies AS text[]), CAST(:amounts AS numeric[]), CAST(:agents AS bigint[]),"
-    "    CAST(:policies AS bigint[]), CAST(:customers AS bigint[]), CAST(:receivables AS bigint[]))"
+    f"  FROM unnest({_array('line_entries', 'bigint')}, {_array('line_nos', 'integer')},"
+    f"    {_array('accounts', 'text')}, {_array('currencies', 'text')}, {_array('amounts', 'numeric')},"
+    f"    {_array('agents', 'bigint')}, {_array('policies', 'bigint')}, {_array('customers', 'bigint')},"
+    f"    {_array('receivables', 'bigint')})"
     "    AS l(entry_n, line_no, account, currency, amount, agent_id, policy_id, customer_id, receivable_id)"
     "  JOIN posted ON posted.n = l.entry_n)"
 )
 # Guarded sub-ledgers touched by the entries posted, in one fixed order (as Python sorts the keys),
 # so that concurrent postings lock the same rows in the same order and cannot deadlock.
 _GUARDS = (
-    "  SELECT g.account, g.currency, g.subledger_id, sum(g.delta) AS delta"
-    "  FROM unnest(CAST(:guard_entries AS bigint[]), CAST(:guard_accounts AS text[]),"
-    "    CAST(:guard_currencies AS text[]), CAST(:guard_subledgers AS bigint[]), CAST(:guard_deltas AS numeric[]))"
+    "  SELECT g.account, g.currency, g.subledger_id, sum(g.delta) AS delta"  # noqa: S608 - as above
+    f"  FROM unnest({_array('guard_entries', 'bigint')}, {_array('guard_accounts', 'text')},"
+    f"    {_array('guard_currencies', 'text')}, {_array('guard_subledgers', 'bigint')},"
+    f"    {_array('guard_deltas', 'numeric')})"
     "    AS g(entry_n, account, currency, subledger_id, delta)"
     "  JOIN posted ON posted.n = g.entry_n"
     "  GROUP BY g.account, g.currency, g.subledger_id"
@@ -204,19 +212,21 @@ def _params(entries: Sequence[NewEntry], todo: Sequence[int], guarded: Sequence[
     chosen = [entries[n] for n in todo]
     lines = [(k, no, line) for k, e in enumerate(chosen, start=1) for no, line in enumerate(e.lines, start=1)]
     position = {n: k for k, n in enumerate(todo, start=1)}
+    # Text literals, not lists: a settlement's 10,000 entries send a dozen arrays of 10,000–40,000 values
+    # (svckit.pgarray).
     return {
-        "branches": [e.branch_id for e in chosen], "kinds": [e.kind for e in chosen],
-        "descriptions": [e.description for e in chosen], "effective": [e.effective_on for e in chosen],
-        "sources": [e.source for e in chosen], "reverses": [e.reverses_id for e in chosen],
+        "branches": numbers(e.branch_id for e in chosen), "kinds": texts(e.kind for e in chosen),
+        "descriptions": texts(e.description for e in chosen), "effective": dates(e.effective_on for e in chosen),
+        "sources": texts(e.source for e in chosen), "reverses": numbers(e.reverses_id for e in chosen),
         "actor": actor, "request_id": current_request_id(),
-        "line_entries": [k for k, _, _ in lines], "line_nos": [no for _, no, _ in lines],
-        "accounts": [x.account for _, _, x in lines], "currencies": [x.currency for _, _, x in lines],
-        "amounts": [x.signed for _, _, x in lines], "agents": [x.agent_id for _, _, x in lines],
-        "policies": [x.policy_id for _, _, x in lines], "customers": [x.customer_id for _, _, x in lines],
-        "receivables": [x.receivable_id for _, _, x in lines],
-        "guard_entries": [position[g[0]] for g in guarded], "guard_accounts": [g[1] for g in guarded],
-        "guard_currencies": [g[2] for g in guarded], "guard_subledgers": [g[3] for g in guarded],
-        "guard_deltas": [g[4] for g in guarded],
+        "line_entries": numbers(k for k, _, _ in lines), "line_nos": numbers(no for _, no, _ in lines),
+        "accounts": texts(x.account for _, _, x in lines), "currencies": texts(x.currency for _, _, x in lines),
+        "amounts": numbers(x.signed for _, _, x in lines), "agents": numbers(x.agent_id for _, _, x in lines),
+        "policies": numbers(x.policy_id for _, _, x in lines), "customers": numbers(x.customer_id for _, _, x in lines),
+        "receivables": numbers(x.receivable_id for _, _, x in lines),
+        "guard_entries": numbers(position[g[0]] for g in guarded), "guard_accounts": texts(g[1] for g in guarded),
+        "guard_currencies": texts(g[2] for g in guarded), "guard_subledgers": numbers(g[3] for g in guarded),
+        "guard_deltas": numbers(g[4] for g in guarded),
     }
 
 
