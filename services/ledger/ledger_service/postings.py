@@ -55,29 +55,33 @@ class Line:
                 "policy": self.policy_id}.get(account.guard_by or "")
 
 
+# The smallest amount of each currency (0.01 for CNY), what an amount is quantized to.
+_QUANTUM = {currency: Decimal(1).scaleb(-units) for currency, units in MINOR_UNITS.items()}
+
+
 def check_entry(lines: Sequence[Line], chart: Mapping[str, AccountInfo], branch_id: int) -> None:
     """Refuse an entry that breaks a rule, naming the line and the rule."""
     if len(lines) < 2:
         raise Unprocessable("an entry has at least two postings", code="entry_too_short", field="postings")
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for n, line in enumerate(lines):
-        where = f"postings[{n}]"
-        if line.currency not in MINOR_UNITS:
+        quantum = _QUANTUM.get(line.currency)
+        if quantum is None:
             raise Unprocessable(f"unknown currency {line.currency!r}", code="unknown_currency",
-                                field=f"{where}.currency")
+                                field=f"postings[{n}].currency")
         if not line.amount.is_finite() or line.amount <= 0:
             raise Unprocessable("amounts are positive; the side says debit or credit", code="amount_not_positive",
-                                field=f"{where}.amount")
-        if line.amount != line.amount.quantize(Decimal(1).scaleb(-MINOR_UNITS[line.currency])):
+                                field=f"postings[{n}].amount")
+        if line.amount != line.amount.quantize(quantum):
             raise Unprocessable(f"{line.currency} amounts have at most {MINOR_UNITS[line.currency]} decimals",
-                                code="amount_too_precise", field=f"{where}.amount")
+                                code="amount_too_precise", field=f"postings[{n}].amount")
         account = chart.get(line.account)
         if account is None:
             raise Unprocessable(f"no account {line.account!r} in the chart of accounts", code="unknown_account",
-                                field=f"{where}.account")
+                                field=f"postings[{n}].account")
         if account.guarded and line.subledger(account, branch_id) is None:
             raise Unprocessable(f"account {account.code} is kept per {account.guard_by}; name the {account.guard_by}",
-                                code="subledger_required", field=f"{where}.{account.guard_by}_id")
+                                code="subledger_required", field=f"postings[{n}].{account.guard_by}_id")
         totals[line.currency] += line.signed
     unbalanced = {currency: str(total) for currency, total in totals.items() if total != 0}
     if unbalanced:
