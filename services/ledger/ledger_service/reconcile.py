@@ -34,7 +34,7 @@ from svckit.requestid import current_request_id
 
 _STAGE = (
     "DROP TABLE IF EXISTS bank_in",
-    "CREATE TEMP TABLE bank_in (line_no integer PRIMARY KEY, instruction_id uuid, bank_reference text NOT NULL,"
+    "CREATE TEMP TABLE bank_in (line_no integer NOT NULL, instruction_id uuid, bank_reference text NOT NULL,"
     " value_date date NOT NULL, amount numeric NOT NULL, currency text NOT NULL, outcome text NOT NULL,"
     " reason_code text) ON COMMIT DROP",
 )
