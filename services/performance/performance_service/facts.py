@@ -21,11 +21,13 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from performance_service.models import DIRECTORY, FactQuarantine, PolicyRecord
 from svckit.directory import branch_of
 from svckit.errors import Unprocessable
 from svckit.outbox import FeedEvent
+from svckit.scope import DataScope
 from svckit.timeutil import business_date, utcnow
 
 SOURCE = "ledger"
@@ -202,11 +204,15 @@ def _agents_of(event: FeedEvent) -> list[Any]:
     return [x for x in found if isinstance(x, int)]
 
 
-async def admit_quarantined(session: AsyncSession, ingest: FactIngest) -> tuple[int, int]:
-    """Try the quarantined events again (the organisation or the policy may be known now);
-    returns (admitted, still held)."""
-    held = (await session.execute(select(FactQuarantine).where(FactQuarantine.admitted_at.is_(None))
-                                  .order_by(FactQuarantine.id).with_for_update(skip_locked=True))).scalars().all()
+async def admit_quarantined(session: AsyncSession, ingest: FactIngest,
+                            visible: ColumnElement[bool] | None = None) -> tuple[int, int]:
+    """Try the quarantined events again (the organisation or the policy may be known now), those of
+    them `visible` to the caller (access.held_condition) or every one; returns (admitted, still held)."""
+    query = select(FactQuarantine).where(FactQuarantine.admitted_at.is_(None))
+    if visible is not None:
+        query = query.where(visible)
+    held = (await session.execute(query.order_by(FactQuarantine.id).with_for_update(skip_locked=True))
+            ).scalars().all()
     admitted = 0
     for record in held:
         event = FeedEvent(id=record.event_id, cursor="", type=record.event_type, aggregate_type="",
@@ -225,20 +231,27 @@ async def admit_quarantined(session: AsyncSession, ingest: FactIngest) -> tuple[
     return admitted, len(held) - admitted
 
 
-async def import_facts(session: AsyncSession, facts: list[dict[str, Any]], *, source: str, actor: str) -> int:
-    """Facts from outside the ledger's feed (e.g. an insurer's file), all or none: an agent the
-    organisation does not know is refused naming the line."""
+async def import_facts(session: AsyncSession, facts: list[dict[str, Any]], *, source: str, actor: str,
+                       scope: DataScope) -> int:
+    """Facts from outside the ledger's feed (e.g. an insurer's file), all or none: a line naming an agent
+    the organisation does not know, or one outside the caller's data scope, refuses the whole import
+    naming the line, in the same words (an agent of another branch is not revealed to exist).
+
+    Unlike the ledger's feed, an import never quarantines: a fact held for an unknown agent could
+    be admitted later for whoever that agent turns out to be, in any branch."""
     a, i = DIRECTORY.agents, DIRECTORY.institutions
     ids = sorted({int(f["agent_id"]) for f in facts})
+    # One query for every agent of the import: their institution, and the chains the scope is judged on.
     where = {int(r.agent_id): (int(r.institution_id), list(r.path)) for r in await session.execute(
-        select(a.c.agent_id, a.c.institution_id, i.c.path).join(i, i.c.institution_id == a.c.institution_id)
-        .where(a.c.agent_id.in_(ids)))}
+        select(a.c.agent_id, a.c.institution_id, a.c.path.label("agent_path"), i.c.path)
+        .join(i, i.c.institution_id == a.c.institution_id).where(a.c.agent_id.in_(ids)))
+        if scope.allows(agent_id=int(r.agent_id), agent_path=r.agent_path, institution_path=r.path)}
     rows = []
     for n, f in enumerate(facts):
         found = where.get(int(f["agent_id"]))
         if found is None:
-            raise Unprocessable(f"facts[{n}]: agent {f['agent_id']} is not known to the organisation",
-                                code="agent_not_found", field=f"facts[{n}].agent_id")
+            raise Unprocessable(f"facts[{n}]: agent {f['agent_id']} is not known to the organisation within your "
+                                "data scope", code="agent_not_found", field=f"facts[{n}].agent_id")
         institution, path = found
         rows.append({"branch_id": branch_of(path), "agent_id": f["agent_id"], "institution_id": institution,
                      "period": period_of(f["occurred_on"]), "occurred_on": f["occurred_on"], "kind": f["kind"],

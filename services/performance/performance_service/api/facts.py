@@ -44,27 +44,37 @@ async def agent_month(agent_id: int, session: SessionDep, scope: ScopeDep,
 
 
 @router.get("/quarantine", response_model=list[QuarantineRead], dependencies=[FinanceOnly])
-async def quarantine(session: SessionDep, held_only: bool = True) -> list[FactQuarantine]:
-    """Ledger events not counted: an agent the organisation does not know, a policy never issued."""
-    query = select(FactQuarantine).order_by(FactQuarantine.id).limit(1000)
+async def quarantine(session: SessionDep, scope: ScopeDep, held_only: bool = True) -> list[FactQuarantine]:
+    """Ledger events not counted (an agent the organisation does not know, a policy never issued): the
+    head office sees all; a branch sees those whose agents are all known and in its scope."""
+    query = select(FactQuarantine).where(access.held_condition(scope)).order_by(FactQuarantine.id).limit(1000)
     if held_only:
         query = query.where(FactQuarantine.admitted_at.is_(None))
     return list((await session.execute(query)).scalars())
 
 
 @router.post("/quarantine/admit", dependencies=[FinanceOnly])
-async def admit(session: SessionDep) -> dict[str, int]:
-    """Try the held events again now that the organisation or the policy may be known."""
-    admitted, held = await admit_quarantined(session, FactIngest())
+async def admit(session: SessionDep, scope: ScopeDep) -> dict[str, int]:
+    """Try the held events the caller may see again, now that the organisation or the policy may be known.
+
+    Scoped rather than head-office-only: a held event is the ledger's own record, so admitting it only
+    counts what the ledger booked, and a branch's finance may clear its own agents' events once org
+    knows them. It may not touch another branch's: an event is admitted by a branch only when every
+    agent it names is known today and in the branch's scope (access.held_condition), so an agent
+    unknown when the event was held can never carry it into another branch's facts. Events naming
+    an agent still unknown are the head office's (they belong to no branch yet)."""
+    admitted, held = await admit_quarantined(session, FactIngest(), access.held_condition(scope))
     return {"admitted": admitted, "held": held}
 
 
 @router.post("", status_code=201, dependencies=[Importers])
-async def import_facts(body: FactImport, session: SessionDep, caller: CallerDep, _: IdempotencyDep) -> dict[str, int]:
-    """Record facts from outside the ledger's feed (e.g. an insurer's monthly file), all or none; an
-    agent the organisation does not know is refused naming the line."""
+async def import_facts(body: FactImport, session: SessionDep, caller: CallerDep, scope: ScopeDep,
+                       _: IdempotencyDep) -> dict[str, int]:
+    """Record facts from outside the ledger's feed (e.g. an insurer's monthly file), all or none; a line
+    naming an agent unknown to the organisation or outside the caller's data scope refuses the whole
+    file, naming the line (`facts[i].agent_id`, 422 `agent_not_found`)."""
     count = await facts.import_facts(session, [f.model_dump() for f in body.facts], source=body.source,
-                                     actor=actor_of(caller))
+                                     actor=actor_of(caller), scope=scope)
     return {"recorded": count}
 
 
