@@ -12,7 +12,10 @@ its existence is not revealed); an action the caller's role may never take is 40
 problem+json. A list filtered on someone else's agent, team or institution is refused or empty.
 Each GET case also names a witness who does see the object, so a refusal is never just a typo.
 Creations whose body names an owner (agent, team, institution, customer, receivable...) are read
-from the document the same way and aimed at X: refused with 403/404, or 422 naming that field.
+from the document the same way and aimed at X: refused with 403/404, or 422 naming that field. An
+owner named inside a list of the body (`facts[].agent_id`, `entries[].customer_id`) counts too: the
+request is refused naming the item's field (`facts[2].agent_id`), or, where items are judged one by
+one (an offline sync), every item naming X's object is rejected naming that field.
 
 Branch Y's finance (fin_y) attacks every route too. Where finance works (the books, receipts,
 payables, auto-debit, disputes' finance step), FINANCE_CASES aims it at real objects of branch X
@@ -57,7 +60,7 @@ class Case:
     path: dict[str, str] = field(default_factory=dict)  # path parameter -> key of World.ids
     query: dict[str, str] = field(default_factory=dict)  # query parameter -> key of World.ids, or "=literal"
     body: Body | None = None
-    kind: str = "object"  # object | list | shared | own | partner
+    kind: str = "object"  # object | list | shared | own | partner | items (a creation judged item by item)
     reach: str = "agent"  # agent: objects of a1 or A; team: of department or office X
     witness: str | None = None  # sees the object (GET cases)
     why: str = ""  # for shared and own: why no one else's object can be named
@@ -606,12 +609,21 @@ BODY_CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/performance/v1/targets"): Case(reach="team", body=lambda ids: {
         "team_id": ids["team_x"], "institution_id": ids["office_x"], "year": int(ids["today"][:4]) + 1,
         "metric": "recruits", "amount": "10"}),
+    # An insurer's file: facts (and so commission) for agents of X. Worth nothing and far ahead, so
+    # fin_x's accepted import changes no month the other tests read.
+    ("POST", "/api/v1/performance/v1/facts"): Case(body=lambda ids: {"source": "ATTACK", "facts": [
+        {"agent_id": ids["a2"], "kind": "new_policy", "occurred_on": "2099-01-01", "amount": "0", "policies": 0},
+        {"agent_id": ids["a1"], "kind": "received_premium", "occurred_on": "2099-01-01", "amount": "0.00"}]}),
     ("POST", "/api/v1/performance/v1/contests"): Case(reach="team", body=lambda ids: {
         "name": "ATTACK", "institution_id": ids["office_x"], "period_from": ids["last_month"],
         "period_to": ids["last_month"], "metric": "received_premium", "rules": {}}),
     ("POST", "/api/v1/activity/v1/entries"): Case(body=lambda ids: {
         "id": str(uuid.uuid4()), "kind": "interview", "occurred_at": ids["now"],
         "customer_id": ids["customer"]}),
+    ("POST", "/api/v1/activity/v1/entries/sync"): Case(kind="items", body=lambda ids: {"entries": [
+        {"id": str(uuid.uuid4()), "kind": "interview", "occurred_at": ids["now"], "customer_id": ids["customer"]},
+        {"id": str(uuid.uuid4()), "kind": "tracking_call", "occurred_at": ids["now"], "member_agent_id": ids["a1"],
+         "notes": "ATTACK"}]}),
     ("POST", "/api/v1/activity/v1/customer-transfers"): Case(body=lambda ids: {
         "from_agent_id": ids["a1"], "to_agent_id": ids["a2"], "reason": "reassignment"}),
     ("POST", "/api/v1/activity/v1/plans"): Case(reach="team", body=lambda ids: {
@@ -644,9 +656,28 @@ BODY_CASES: dict[tuple[str, str], Case] = {
 }
 
 
+def body_fields(schema: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    """The fields a body schema names: its own, and those of the items of each of its lists."""
+    def resolve(found: dict[str, Any]) -> dict[str, Any]:
+        return dict(schemas.get(found.get("$ref", "").rsplit("/", 1)[-1], found))
+
+    properties = resolve(schema).get("properties", {})
+    fields = set(properties)
+    for prop in properties.values():
+        for option in (prop, *prop.get("anyOf", ())):
+            if option.get("type") == "array" and isinstance(option.get("items"), dict):
+                fields |= set(resolve(option["items"]).get("properties", {}))
+    return fields
+
+
+def owner_field(name: Any) -> bool:
+    """A problem's or a sync item's field that names an owner: `agent_id`, or `facts[2].agent_id`."""
+    return isinstance(name, str) and name.rsplit(".", 1)[-1] in BODY_IDS
+
+
 def creations_naming_an_owner(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(method, path) of every write without path parameters whose body names an agent, team,
-    institution or another object of theirs."""
+    """(method, path) of every write without path parameters whose body, or an item of a list in it,
+    names an agent, team, institution or another object of theirs."""
     schemas = document["components"]["schemas"]
     for path, item in document["paths"].items():
         if "{" in path or path.startswith("/api/v1/partner/"):
@@ -655,8 +686,7 @@ def creations_naming_an_owner(document: dict[str, Any]) -> Iterator[tuple[str, s
             if method not in ("post", "put", "patch"):
                 continue
             schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-            schema = schemas.get(schema.get("$ref", "").rsplit("/", 1)[-1], schema)
-            if BODY_IDS & set(schema.get("properties", {})):
+            if BODY_IDS & body_fields(schema, schemas):
                 yield method.upper(), path
 
 
@@ -672,9 +702,14 @@ def test_attackers_cannot_create_in_someone_elses_name(client: httpx.Client, wor
     for who in (*(AGENT_ATTACKERS if case.reach == "agent" else TEAM_ATTACKERS), "fin_y"):
         response = _create(client, world, who, method, path, case)
         context = f"{who} on {method} {path}: {response.status_code} {response.text[:300]}"
+        if case.kind == "items" and response.status_code == 200:  # judged one by one: each item rejected
+            answer = response.json()
+            assert answer["accepted"] == 0, context
+            assert all(r["status"] == "rejected" and owner_field(r["field"]) for r in answer["results"]), context
+            continue
         # Refused by role or scope (403/404), or as a 422 naming the very field that names the owner.
         _refused(response, (403, 404, 422))
-        assert response.status_code != 422 or response.json().get("field") in BODY_IDS, context
+        assert response.status_code != 422 or owner_field(response.json().get("field")), context
     if (method, path) in FINANCE_CREATIONS:  # what fin_y was refused, branch X's finance does
         made = _create(client, world, "fin_x", method, path, case)
         assert made.status_code == 201, made.text
@@ -682,7 +717,8 @@ def test_attackers_cannot_create_in_someone_elses_name(client: httpx.Client, wor
 
 # Creations finance makes in a branch: fin_y's refusal above is no broken body, since fin_x succeeds.
 FINANCE_CREATIONS = frozenset({("POST", "/api/v1/ledger/v1/journal/entries"),
-                               ("POST", "/api/v1/ledger/v1/debit-batches")})
+                               ("POST", "/api/v1/ledger/v1/debit-batches"),
+                               ("POST", "/api/v1/performance/v1/facts")})
 
 
 def _create(client: httpx.Client, world: World, who: str, method: str, path: str, case: Case) -> httpx.Response:
