@@ -8,7 +8,7 @@ and proposes the rank change, which is sent to org once."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,9 +92,9 @@ async def supervisor_evaluation(session: AsyncSession, found: Assessment, scores
 
 
 def weighted(weights: KpiWeights, scores: dict[str, Any]) -> Decimal:
-    """The consolidated score: each part's score times its weight, to two decimals."""
+    """The consolidated score: each part's score times its weight, to two decimals, half up (四舍五入)."""
     total = sum((Decimal(scores[k]) * getattr(weights, k) for k in PART), Decimal(0))
-    return total.quantize(Decimal("0.01"))
+    return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def consolidated_scores(entered: dict[str, Any], derived: Decimal | None) -> tuple[dict[str, str], str]:

@@ -173,3 +173,9 @@ def test_a_wrong_sales_rule_is_refused_naming_the_field(change: dict[str, Any], 
     assert refused.value.code == "invalid_rule_set"
     assert refused.value.extra["field"] == field
     assert message in refused.value.detail
+
+
+def test_the_consolidated_score_rounds_half_up() -> None:
+    weights = KpiWeights(sales=D("0.5"), ability=D("0.3"), attitude=D("0.2"))
+    # 33.33 × 0.5 = 16.665: half up (四舍五入) gives 16.67 where Python's default would give 16.66.
+    assert weighted(weights, {"sales": "33.33", "ability": "0", "attitude": "0"}) == D("16.67")
