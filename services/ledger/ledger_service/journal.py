@@ -368,10 +368,10 @@ _STAGE_PROBLEMS = text(
     " WHERE problem IS NOT NULL ORDER BY entry_key, line LIMIT 1"
 )
 _POST_STAGED = text(
-    "WITH input AS MATERIALIZED ("
+    "WITH input AS MATERIALIZED ("  # noqa: S608 - constant fragments; every value is a bound parameter
     "  SELECT nextval('ledger.journal_entry_id_seq') AS id, i.*"
-    "  FROM unnest(CAST(:keys AS integer[]), CAST(:branches AS bigint[]), CAST(:kinds AS text[]),"
-    "    CAST(:descriptions AS text[]), CAST(:effective AS date[]), CAST(:sources AS text[]))"
+    f"  FROM unnest({_array('keys', 'integer')}, {_array('branches', 'bigint')}, {_array('kinds', 'text')},"
+    f"    {_array('descriptions', 'text')}, {_array('effective', 'date')}, {_array('sources', 'text')})"
     "    AS i(key, branch_id, kind, description, effective_on, source)),"
     " e AS ("
     "  INSERT INTO ledger.journal_entry (id, branch_id, kind, description, effective_on, source, actor, request_id)"
@@ -437,8 +437,8 @@ async def post_staged(session: AsyncSession, entries: Sequence[StagedEntry], *, 
     if (await session.execute(_STAGE_FALLING)).first() is not None:
         raise ValueError("a staged posting may only grow guarded balances; post it with post_many")
     rows = (await session.execute(_POST_STAGED, {
-        "keys": [e.key for e in entries], "branches": [e.branch_id for e in entries],
-        "kinds": [e.kind for e in entries], "descriptions": [e.description for e in entries],
-        "effective": [e.effective_on for e in entries], "sources": [e.source for e in entries],
+        "keys": numbers(e.key for e in entries), "branches": numbers(e.branch_id for e in entries),
+        "kinds": texts([e.kind for e in entries]), "descriptions": texts([e.description for e in entries]),
+        "effective": dates(e.effective_on for e in entries), "sources": texts([e.source for e in entries]),
         "actor": actor, "request_id": current_request_id()})).all()
     return {int(r.key): int(r.id) for r in rows}

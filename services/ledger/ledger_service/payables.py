@@ -18,7 +18,9 @@ from ledger_service.models import PLATFORM_TABLES, CommissionPayable
 from ledger_service.postings import Line
 from svckit.directory import branch_of
 from svckit.errors import Conflict, NotFound, Unprocessable
+from svckit.money import MINOR_UNITS
 from svckit.outbox import append_event
+from svckit.pgarray import numbers, texts
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,15 @@ def check_line(n: int, line: PayableLine) -> None:
     if line.by_policy and sum(a for _, a in line.by_policy) != line.amount:
         raise Unprocessable(f"line {n}: the policies' commissions add up to {sum(a for _, a in line.by_policy)}, "
                             f"not {line.amount}", code="policy_split_mismatch", field=f"lines[{n}].policies")
+    units = MINOR_UNITS.get(line.currency)
+    if units is None:
+        raise Unprocessable(f"line {n}: unknown currency {line.currency!r}", code="unknown_currency",
+                            field=f"lines[{n}].currency")
+    for amount, field in [(line.amount, "amount"), *((a, f"policies[{i}].amount")
+                                                     for i, (_, a) in enumerate(line.by_policy))]:
+        if amount != round(amount, units):
+            raise Unprocessable(f"line {n}: {line.currency} amounts have at most {units} decimals",
+                                code="amount_too_precise", field=f"lines[{n}].{field}")
 
 
 # Each line's agent with their institution's chain (for the branch), as the replica holds them today.
@@ -51,10 +62,28 @@ INSERT_PAYABLES = text(
     "INSERT INTO ledger.commission_payable (settlement_run, period, agent_id, branch_id, currency, amount, entry_id,"
     "  posted_by)"
     " SELECT :run, :period, p.agent_id, p.branch_id, p.currency, p.amount, p.entry_id, :actor"
-    " FROM unnest(CAST(:agents AS bigint[]), CAST(:branches AS bigint[]),"
-    "   CAST(:currencies AS text[]), CAST(:amounts AS numeric[]), CAST(:entries AS bigint[])) WITH ORDINALITY"
+    " FROM unnest(CAST(CAST(:agents AS text) AS bigint[]), CAST(CAST(:branches AS text) AS bigint[]),"
+    "   CAST(CAST(:currencies AS text) AS text[]), CAST(CAST(:amounts AS text) AS numeric[]),"
+    "   CAST(CAST(:entries AS text) AS bigint[])) WITH ORDINALITY"
     "   AS p(agent_id, branch_id, currency, amount, entry_id, n) ORDER BY n"
     " RETURNING agent_id, id")
+# Each entry's lines into the journal's stage, in the order they are numbered: Dr commission expense
+# per policy (or once, for a line without policies), then Cr the agent's commission payable.
+STAGE_ENTRIES = text(
+    "WITH lines AS (SELECT * FROM unnest(CAST(CAST(:keys AS text) AS integer[]),"
+    "   CAST(CAST(:agents AS text) AS bigint[]), CAST(CAST(:amounts AS text) AS numeric[]),"
+    "   CAST(CAST(:currencies AS text) AS text[]), CAST(CAST(:split AS text) AS boolean[]))"
+    "   AS l(key, agent_id, amount, currency, split))"
+    " INSERT INTO journal_stage_line (entry_key, account, currency, amount, agent_id, policy_id)"
+    " SELECT key, account, currency, amount, agent_id, policy_id FROM ("
+    "  SELECT p.key, 1 AS part, p.ord, 'commission_expense' AS account, l.currency, p.amount, l.agent_id,"
+    "    p.policy_id"
+    "  FROM unnest(CAST(CAST(:policy_keys AS text) AS integer[]), CAST(CAST(:policies AS text) AS bigint[]),"
+    "    CAST(CAST(:policy_amounts AS text) AS numeric[])) WITH ORDINALITY AS p(key, policy_id, amount, ord)"
+    "  JOIN lines l USING (key)"
+    "  UNION ALL SELECT key, 1, 0, 'commission_expense', currency, amount, agent_id, NULL FROM lines WHERE NOT split"
+    "  UNION ALL SELECT key, 2, 0, 'commission_payable', currency, -amount, agent_id, NULL FROM lines) x"
+    " ORDER BY key, part, ord")
 
 
 async def _existing(session: AsyncSession, run: str, agents: list[int]) -> dict[int, CommissionPayable]:
@@ -75,7 +104,9 @@ async def post_run(session: AsyncSession, *, run: str, period: str, effective_on
                    actor: str) -> list[LineResult]:
     """Post each agent's payable of a settlement run; a line already posted for this run and agent is
     reported as such (and refused if its amount differs: a changed run is a new run). The new lines
-    post together: their journal entries in one `journal.post_many`, the payables in one statement."""
+    post together, set-based: their journal entries' lines are staged by one statement and posted by
+    `journal.post_staged` (the journal's rules checked there; payables only grow guarded balances),
+    the payables written by one more."""
     first: dict[int, int] = {}
     for n, line in enumerate(lines):
         check_line(n, line)
@@ -96,23 +127,23 @@ async def post_run(session: AsyncSession, *, run: str, period: str, effective_on
                                 code="agent_not_found", field=f"lines[{n}].agent_id")
         else:
             new.append(n)
-    posted = await journal.post_many(session, [_entry(run, period, effective_on, lines[n], branches[lines[n].agent_id])
-                                               for n in new], actor=actor)
+    entries = await _post_entries(session, run, period, effective_on, lines, new, branches, actor)
     # A line whose entry is already there was posted meanwhile by a concurrent retry of this run,
     # which has committed since: it answers as a retry would.
-    raced = [n for n, p in zip(new, posted, strict=True) if p is None]
+    raced = [n for n in new if n not in entries]
     if raced:
         now = await _existing(session, run, [lines[n].agent_id for n in raced])
         for n in raced:
             results[n] = _already(n, run, lines[n], now[lines[n].agent_id])
-    done = [(n, p) for n, p in zip(new, posted, strict=True) if p is not None]
+    done = [n for n in new if n in entries]
     if done:
         ids: dict[int, int] = {r.agent_id: r.id for r in await session.execute(INSERT_PAYABLES, {
-            "run": run, "period": period, "actor": actor, "agents": [lines[n].agent_id for n, _ in done],
-            "branches": [p.branch_id for _, p in done], "currencies": [lines[n].currency for n, _ in done],
-            "amounts": [lines[n].amount for n, _ in done], "entries": [p.entry_id for _, p in done]})}
-        for n, p in done:
-            results[n] = LineResult(lines[n].agent_id, "posted", ids[lines[n].agent_id], p.entry_id)
+            "run": run, "period": period, "actor": actor, "agents": numbers(lines[n].agent_id for n in done),
+            "branches": numbers(branches[lines[n].agent_id] for n in done),
+            "currencies": texts([lines[n].currency for n in done]), "amounts": numbers(lines[n].amount for n in done),
+            "entries": numbers(entries[n] for n in done)})}
+        for n in done:
+            results[n] = LineResult(lines[n].agent_id, "posted", ids[lines[n].agent_id], entries[n])
     answered = [r for r in results if r is not None]
     await append_event(session, PLATFORM_TABLES, event_type="payables.posted", aggregate_type="settlement_run",
                        aggregate_id=run, payload={"settlement_run": run, "period": period,
@@ -120,15 +151,25 @@ async def post_run(session: AsyncSession, *, run: str, period: str, effective_on
     return answered
 
 
-def _entry(run: str, period: str, effective_on: date, line: PayableLine, branch: int) -> journal.NewEntry:
-    """Dr commission expense (per policy, for clawback) / Cr the agent's commission payable."""
-    expense = [Line("commission_expense", "debit", amount, line.currency, agent_id=line.agent_id,
-                    policy_id=policy_id) for policy_id, amount in line.by_policy] or [
-        Line("commission_expense", "debit", line.amount, line.currency, agent_id=line.agent_id)]
-    return journal.NewEntry(
-        branch_id=branch, kind="commission", effective_on=effective_on,
-        description=f"commission {period}, settlement {run}", source=f"payable:{run}:{line.agent_id}",
-        lines=[*expense, Line("commission_payable", "credit", line.amount, line.currency, agent_id=line.agent_id)])
+async def _post_entries(session: AsyncSession, run: str, period: str, effective_on: date, lines: list[PayableLine],
+                        new: list[int], branches: dict[int, int], actor: str) -> dict[int, int]:
+    """Dr commission expense (per policy, for clawback) / Cr the agent's commission payable, an entry
+    per new line (keyed by its line number); returns each posted entry's id by line number."""
+    if not new:
+        return {}
+    await journal.open_stage(session)
+    split = [n for n in new if lines[n].by_policy]
+    await session.execute(STAGE_ENTRIES, {
+        "keys": numbers(new), "agents": numbers(lines[n].agent_id for n in new),
+        "amounts": numbers(lines[n].amount for n in new), "currencies": texts([lines[n].currency for n in new]),
+        "split": "{" + ",".join("t" if lines[n].by_policy else "f" for n in new) + "}",
+        "policy_keys": numbers(n for n in split for _ in lines[n].by_policy),
+        "policies": numbers(policy for n in split for policy, _ in lines[n].by_policy),
+        "policy_amounts": numbers(amount for n in split for _, amount in lines[n].by_policy)})
+    description = f"commission {period}, settlement {run}"
+    return await journal.post_staged(session, [
+        journal.StagedEntry(n, branches[lines[n].agent_id], "commission", description, effective_on,
+                            f"payable:{run}:{lines[n].agent_id}") for n in new], actor=actor)
 
 
 async def get(session: AsyncSession, payable_id: int) -> CommissionPayable:
