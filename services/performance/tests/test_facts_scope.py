@@ -72,7 +72,7 @@ async def test_a_branch_imports_facts_for_its_own_agents_only(stack: Stack) -> N
 
 
 async def held(stack: Stack, headers: dict[str, str], agents: set[int]) -> list[dict[str, Any]]:
-    return [q for q in ok(await stack.performance.get("/v1/facts/quarantine", headers=headers))
+    return [q for q in ok(await stack.performance.get("/v1/facts/quarantine", headers=headers))["items"]
             if q["agent_id"] in agents]
 
 
@@ -105,7 +105,8 @@ async def test_a_branch_sees_and_admits_only_its_own_held_events(stack: Stack) -
     assert (await facts_of(stack, new_x), await facts_of(stack, new_y)) == (4, 0)
     assert {q["agent_id"] for q in await held(stack, hq, both)} == {new_y}
     assert await held(stack, fin_x, both) == []
-    listed = ok(await stack.performance.get("/v1/facts/quarantine", params={"held_only": False}, headers=fin_x))
+    listed = ok(await stack.performance.get("/v1/facts/quarantine", params={"held_only": False},
+                                            headers=fin_x))["items"]
     assert {q["agent_id"] for q in listed if q["agent_id"] in both} == {new_x}  # admitted, still X's alone
 
     admitted = ok(await stack.performance.post("/v1/facts/quarantine/admit", headers=hq))
@@ -125,11 +126,11 @@ async def test_an_event_naming_agents_of_two_branches_is_the_head_offices(stack:
             " VALUES (:e, 'entry.reversed', :a, CAST(:p AS jsonb), now(), 'held for the test')"),
             {"e": event_id, "a": px["a"], "p": json.dumps(payload)})
     for branch in (x, y):
-        assert [q for q in ok(await stack.performance.get("/v1/facts/quarantine", headers=finance(stack, branch)))
-                if q["event_id"] == event_id] == []
+        seen = ok(await stack.performance.get("/v1/facts/quarantine", headers=finance(stack, branch)))["items"]
+        assert [q for q in seen if q["event_id"] == event_id] == []
         ok(await stack.performance.post("/v1/facts/quarantine/admit", headers=finance(stack, branch)))
     assert [q["event_id"] for q in ok(await stack.performance.get(
-        "/v1/facts/quarantine", headers=head_office(stack, x, y))) if q["event_id"] == event_id] == [event_id]
+        "/v1/facts/quarantine", headers=head_office(stack, x, y)))["items"] if q["event_id"] == event_id] == [event_id]
     ok(await stack.performance.post("/v1/facts/quarantine/admit", headers=head_office(stack, x, y)))
     assert await count(stack, "SELECT count(*) FROM performance.fact_quarantine WHERE event_id = :e"
                        " AND admitted_at IS NULL", e=event_id) == 0

@@ -55,8 +55,19 @@ async def test_facts_are_taken_once_and_unknown_agents_are_quarantined(stack: St
     await sell(stack, c, newcomer, "800.00")
     await stack.feeds["facts"].drain()
     assert await count(stack, "SELECT count(*) FROM performance.fact WHERE agent_id = :a", a=newcomer) == 0
-    held = [q for q in ok(await stack.performance.get("/v1/facts/quarantine")) if q["agent_id"] == newcomer]
+    held = [q for q in ok(await stack.performance.get("/v1/facts/quarantine"))["items"] if q["agent_id"] == newcomer]
     assert {q["event_type"] for q in held} == {"policy.issued", "premium.received"}
+    # A page at a time, oldest first: the pages together are the whole list, each event once.
+    pages, cursor = [], None
+    while True:
+        page = ok(await stack.performance.get("/v1/facts/quarantine", params={
+            "limit": 1, **({"cursor": cursor} if cursor else {})}))
+        pages += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [q["id"] for q in pages] == sorted(q["id"] for q in pages)
+    assert [q for q in pages if q["agent_id"] == newcomer] == held
     assert held[0]["reason"] == f"agent {newcomer} is not known to the organisation"
     agent = stack.as_user(DataScope(agent_id=newcomer), "agent")
     problem(await stack.performance.get("/v1/facts/quarantine", headers=agent), 403, "role_required")
@@ -65,7 +76,8 @@ async def test_facts_are_taken_once_and_unknown_agents_are_quarantined(stack: St
     admitted = ok(await stack.performance.post("/v1/facts/quarantine/admit"))
     assert admitted["admitted"] >= 2
     assert await count(stack, "SELECT count(*) FROM performance.fact WHERE agent_id = :a", a=newcomer) == 4
-    assert [q for q in ok(await stack.performance.get("/v1/facts/quarantine")) if q["agent_id"] == newcomer] == []
+    still = ok(await stack.performance.get("/v1/facts/quarantine"))["items"]
+    assert [q for q in still if q["agent_id"] == newcomer] == []
 
 
 async def test_a_dispute_is_reviewed_and_paid_in_a_later_run(stack: Stack) -> None:

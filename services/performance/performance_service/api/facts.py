@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
 
@@ -16,6 +16,7 @@ from performance_service.models import ActivityDay, FactQuarantine
 from performance_service.schemas import PERIOD, FactImport, FactSummary, QuarantineRead
 from svckit.idempotency import IdempotencyDep
 from svckit.internal_auth import CallerDep, require_roles
+from svckit.pagination import Page, PageParams, keyset, page_of, page_params
 from svckit.routing import SessionDep, service_router
 
 router = service_router(prefix="/v1/facts", tags=["facts"])
@@ -43,14 +44,18 @@ async def agent_month(agent_id: int, session: SessionDep, scope: ScopeDep,
     return [{"agent_id": agent_id, "period": period, **r._mapping} for r in rows]
 
 
-@router.get("/quarantine", response_model=list[QuarantineRead], dependencies=[FinanceOnly])
-async def quarantine(session: SessionDep, scope: ScopeDep, held_only: bool = True) -> list[FactQuarantine]:
-    """Ledger events not counted (an agent the organisation does not know, a policy never issued): the
-    head office sees all; a branch sees those whose agents are all known and in its scope."""
-    query = select(FactQuarantine).where(access.held_condition(scope)).order_by(FactQuarantine.id).limit(1000)
+@router.get("/quarantine", response_model=Page[QuarantineRead], dependencies=[FinanceOnly])
+async def quarantine(session: SessionDep, scope: ScopeDep, page: Annotated[PageParams, Depends(page_params)],
+                     held_only: bool = True) -> dict[str, Any]:
+    """Ledger events not counted (an agent the organisation does not know, a policy never issued), oldest
+    first, a page at a time: the head office sees all; a branch sees those whose agents are all known
+    and in its scope."""
+    query = select(FactQuarantine).where(access.held_condition(scope))
     if held_only:
         query = query.where(FactQuarantine.admitted_at.is_(None))
-    return list((await session.execute(query)).scalars())
+    rows = list((await session.execute(keyset(query, [FactQuarantine.id.expression], page))).scalars())
+    items, next_cursor = page_of(rows, page, lambda q: (q.id,))
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post("/quarantine/admit", dependencies=[FinanceOnly])
