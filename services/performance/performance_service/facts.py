@@ -213,20 +213,25 @@ async def admit_quarantined(session: AsyncSession, ingest: FactIngest,
         query = query.where(visible)
     held = (await session.execute(query.order_by(FactQuarantine.id).with_for_update(skip_locked=True))
             ).scalars().all()
-    admitted = 0
-    for record in held:
-        event = FeedEvent(id=record.event_id, cursor="", type=record.event_type, aggregate_type="",
-                          aggregate_id="", payload=record.payload, occurred_at=record.occurred_at)
-        known = await ingest.known_agents(session, {int(x) for x in _agents_of(event)})
+    events = [FeedEvent(id=record.event_id, cursor="", type=record.event_type, aggregate_type="", aggregate_id="",
+                        payload=record.payload, occurred_at=record.occurred_at) for record in held]
+    # The agents and policies of every held event in one query each, as a page of the feed is read.
+    agent_ids = {int(x) for e in events for x in _agents_of(e)}
+    known = await ingest.known_agents(session, agent_ids) if agent_ids else {}
+    policy_ids = {int(x) for e in events for x in _policies_of(e)}
+    ingest.policies = {p.policy_id: p for p in (await session.execute(select(PolicyRecord).where(
+        PolicyRecord.policy_id.in_(sorted(policy_ids))))).scalars()} if policy_ids else {}
+    admitted, rows = 0, []
+    for record, event in zip(held, events, strict=True):
         try:
-            rows = await ingest.facts_of(session, event, known)
+            rows += await ingest.facts_of(session, event, known)
         except Quarantined as still:
             record.reason = still.reason
             continue
-        if rows:
-            await session.execute(INSERT_FACTS, rows)
         record.admitted_at = utcnow()
         admitted += 1
+    if rows:
+        await session.execute(INSERT_FACTS, rows)
     await session.flush()
     return admitted, len(held) - admitted
 
