@@ -3,7 +3,8 @@ five real processes on one throw-away PostgreSQL (`processes.py`), everything th
 
 - (a) performance killed while a settlement run computes, then while it posts payables to the ledger;
 - (b) activity killed while an app's batch sync is being written, performance killed beside it;
-- (c) the ledger killed while the partner bank's signed results stream in.
+- (c) the ledger killed while the partner bank's signed results stream in;
+- (d) the ledger killed while a reconciliation file is applied in parts, between its parts.
 
 Afterwards nothing acknowledged is lost and nothing is applied twice (counts, balances and the trial
 balance against what was acknowledged; every retry is a no-op), the change feeds catch up, and while
@@ -45,6 +46,8 @@ pytestmark = pytest.mark.e2e
 D = Decimal
 T = TypeVar("T")
 UPSTREAM_TIMEOUT = 8  # the gateway's limit on a whole call to a service, shortened for the hung service
+FILE_PARTS = 3
+BANK_PATH = "/api/v1/partner/bank"
 
 
 @dataclass
@@ -81,7 +84,9 @@ def system(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     # One payable per request to the ledger, so a settlement's posting takes many steps to interrupt.
     with throwaway_database(pg_admin_dsn) as db, running_processes(
             db, Path(tmp_path_factory.mktemp("faults")), PERFORMANCE_PAYABLES_CHUNK="1",
-            PERFORMANCE_PAYABLES_CONCURRENCY="1", GATEWAY_UPSTREAM_TIMEOUT=str(UPSTREAM_TIMEOUT)) as processes:
+            PERFORMANCE_PAYABLES_CONCURRENCY="1", GATEWAY_UPSTREAM_TIMEOUT=str(UPSTREAM_TIMEOUT),
+            # A file of a dozen lines is applied in three parts, as a bank's million-line file is.
+            LEDGER_RECONCILIATION_PARTS=str(FILE_PARTS), LEDGER_RECONCILIATION_PART_MIN_LINES="2") as processes:
         yield System(processes, db)
 
 
@@ -353,47 +358,69 @@ def signed(key: dict[str, str], method: str, path: str, query: dict[str, Any] | 
                 query=urlencode(query or {}), body=body)
 
 
-async def test_bank_results_cut_off_by_a_ledger_crash_take_effect_once(system: System) -> None:
-    admin = await system.admin()
+@dataclass
+class DebitedBook:
+    """A branch's premiums paid by auto-debit, their instructions sent to a partner bank (acknowledged)."""
+
+    code: str
+    key: dict[str, str]
+    branch: int
+    agents: list[int]
+    agent_of: dict[str, int]  # mandate → agent
+    instructions: list[dict[str, Any]]  # by amount
+
+
+async def debited_book(system: System, admin: str, gw: httpx.AsyncClient, bank: httpx.AsyncClient) -> DebitedBook:
     org, c = await new_company(system, admin)
     supervisor = await hire(org, c, "supervisor")
     agents = [await hire(org, c, "agent", supervisor) for _ in range(3)]
     await org.aclose()
     code = f"bank{secrets.token_hex(3)}"
     today = business_date(utcnow())
-    bank_path = "/api/v1/partner/bank"
+    ok(await gw.post("/api/v1/auth/partners", json={"code": code, "name": "合作银行"}), 201)
+    key = ok(await gw.post(f"/api/v1/auth/partners/{code}/keys"), 201)
+
+    async def account() -> bool | None:  # refused until the ledger's copy of org knows the new branch
+        answer = await gw.put(f"/api/v1/ledger/v1/bank-accounts/{code}", json={"name": "代扣账户",
+                                                                               "branch_id": c.branch})
+        return True if answer.status_code == 200 else None
+
+    await eventually(account, "the ledger knows the new branch")
+    agent_of: dict[str, int] = {}
+
+    async def issue(agent: int, premium: str) -> bool | None:
+        mandate = f"M-{secrets.token_hex(4)}"
+        answer = await gw.post("/api/v1/ledger/v1/policies", json={
+            "policy_no": f"P-{secrets.token_hex(5)}", "agent_id": agent, "product_code": "LIFE-20",
+            "insurer": "本公司", "premium": premium, "frequency": "annual", "payment_mode": "bank_debit",
+            "mandate_ref": mandate, "issued_on": today.isoformat(),
+            "policyholder": {"kind": "individual", "name": "张三", "external_ref": f"C-{secrets.token_hex(4)}"}})
+        if answer.status_code != 201:
+            return None
+        agent_of[mandate] = agent
+        return True
+
+    # The last one hired known to the ledger's copy of the organisation: the others, announced before, are.
+    await eventually(lambda: issue(agents[-1], "100.00"), "the ledger knows the new agents")
+    for n in range(1, 12):  # four each: the one above was premium 0, agents[(0 - 1) % 3]'s
+        assert await issue(agents[(n - 1) % 3], f"{100 * (n + 1)}.00")
+    batch = ok(await gw.post("/api/v1/ledger/v1/debit-batches", json={
+        "bank_code": code, "due_through": today.isoformat()}), 201)
+    assert batch["instructions"] == 12
+    path = f"{BANK_PATH}/batches/{batch['id']}/instructions"
+    listed = ok(await bank.get(path, params={"limit": 100}, headers=signed(key, "GET", path, {"limit": 100})))
+    path = f"{BANK_PATH}/batches/{batch['id']}/acknowledgement"
+    ok(await bank.post(path, headers=signed(key, "POST", path)))
+    return DebitedBook(code, key, c.branch, agents, agent_of, sorted(listed["items"], key=lambda i: D(i["amount"])))
+
+
+async def test_bank_results_cut_off_by_a_ledger_crash_take_effect_once(system: System) -> None:
+    admin = await system.admin()
+    today = business_date(utcnow())
 
     async with system.gateway(admin) as gw, system.gateway() as bank:
-        ok(await gw.post("/api/v1/auth/partners", json={"code": code, "name": "合作银行"}), 201)
-        key = ok(await gw.post(f"/api/v1/auth/partners/{code}/keys"), 201)
-        ok(await gw.put(f"/api/v1/ledger/v1/bank-accounts/{code}", json={"name": "代扣账户", "branch_id": c.branch}))
-
-        agent_of: dict[str, int] = {}  # mandate → agent
-
-        async def issue(agent: int, premium: str) -> bool | None:
-            mandate = f"M-{secrets.token_hex(4)}"
-            answer = await gw.post("/api/v1/ledger/v1/policies", json={
-                "policy_no": f"P-{secrets.token_hex(5)}", "agent_id": agent, "product_code": "LIFE-20",
-                "insurer": "本公司", "premium": premium, "frequency": "annual", "payment_mode": "bank_debit",
-                "mandate_ref": mandate, "issued_on": today.isoformat(),
-                "policyholder": {"kind": "individual", "name": "张三", "external_ref": f"C-{secrets.token_hex(4)}"}})
-            if answer.status_code != 201:
-                return None
-            agent_of[mandate] = agent
-            return True
-
-        await eventually(lambda: issue(agents[0], "100.00"), "the ledger knows the new agents")
-        for n in range(1, 12):
-            assert await issue(agents[n % 3], f"{100 * (n + 1)}.00")
-        batch = ok(await gw.post("/api/v1/ledger/v1/debit-batches", json={
-            "bank_code": code, "due_through": today.isoformat()}), 201)
-        assert batch["instructions"] == 12
-
-        path = f"{bank_path}/batches/{batch['id']}/instructions"
-        listed = ok(await bank.get(path, params={"limit": 100}, headers=signed(key, "GET", path, {"limit": 100})))
-        instructions = sorted(listed["items"], key=lambda i: D(i["amount"]))
-        path = f"{bank_path}/batches/{batch['id']}/acknowledgement"
-        ok(await bank.post(path, headers=signed(key, "POST", path)))
+        book = await debited_book(system, admin, gw, bank)
+        code, key, agents, agent_of, instructions = book.code, book.key, book.agents, book.agent_of, book.instructions
 
         # Every fourth debit fails; the others succeed with the amount instructed. Six messages of two.
         results = [{"instruction_id": i["id"], "bank_reference": f"B{n:04d}", "value_date": today.isoformat(),
@@ -401,12 +428,12 @@ async def test_bank_results_cut_off_by_a_ledger_crash_take_effect_once(system: S
                     **({"outcome": "failure", "reason_code": "insufficient_funds"} if n % 4 == 3 else
                        {"outcome": "success", "reason_code": None})} for n, i in enumerate(instructions)]
         messages = [json_bytes({"results": results[i:i + 2]}) for i in range(0, 12, 2)]
-        path = f"{bank_path}/results"
+        path = f"{BANK_PATH}/results"
 
         async def send(n: int) -> httpx.Response:
             return await bank.post(path, content=messages[n], headers={
                 **signed(key, "POST", path, body=messages[n]), "content-type": "application/json",
-                "Idempotency-Key": f"results-{batch['id']}-{n}"})
+                "Idempotency-Key": f"results-{code}-{n}"})
 
         def dispositions(answer: httpx.Response) -> list[str]:
             return [x["disposition"] for x in ok(answer)["items"]]
@@ -443,7 +470,7 @@ async def test_bank_results_cut_off_by_a_ledger_crash_take_effect_once(system: S
             assert all(D(r["received"]) == 0 for r in still_open)
             assert len(settled) + len(still_open) == 4
         [bank_account] = ok(await gw.get("/api/v1/ledger/v1/journal/balances", params={
-            "account": "bank", "branch_id": c.branch}))
+            "account": "bank", "branch_id": book.branch}))
         assert D(bank_account["net_debit"]) == sum(expected.values(), D(0)) > 0
         trial = ok(await gw.get("/api/v1/ledger/v1/journal/trial-balance"))
         assert trial["balanced"] is True
@@ -460,6 +487,79 @@ async def test_bank_results_cut_off_by_a_ledger_crash_take_effect_once(system: S
             return True
 
         await eventually(caught_up, "performance's received premium matches the ledger's")
+
+
+async def test_a_reconciliation_file_cut_off_between_its_parts_is_finished_when_sent_again(system: System) -> None:
+    admin = await system.admin()
+    today = business_date(utcnow()).isoformat()
+
+    async with system.gateway(admin) as gw, system.gateway() as bank:
+        book = await debited_book(system, admin, gw, bank)
+        content = ("instruction_id,bank_reference,value_date,amount,currency,outcome,reason_code\n" + "".join(
+            f"{i['id']},F{n:04d},{today},{i['amount']},CNY,success,\n" for n, i in enumerate(book.instructions))
+                   ).encode()
+        path, query = f"{BANK_PATH}/reconciliation-files", {"file_date": today}
+
+        async def upload() -> httpx.Response:
+            return await bank.post(path, params=query, content=content, headers={
+                **signed(book.key, "POST", path, query, content), "content-type": "text/csv"})
+
+        def part_of(instruction: dict[str, Any]) -> int:  # as the ledger splits a file (reconcile.Part)
+            return uuid.UUID(instruction["id"]).bytes[15] % FILE_PARTS
+
+        # One premium's receivable is held: its part waits to settle it while the other parts commit.
+        stuck = book.instructions[0]
+        holder, watcher = await system.sql(), await system.sql()
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute(
+            "SELECT 1 FROM ledger.receivable WHERE id = (SELECT receivable_id FROM ledger.debit_instruction"
+            " WHERE id = $1) FOR UPDATE", uuid.UUID(stuck["id"]))
+        file_of = ("SELECT f.id, f.status, f.parts, array(SELECT part FROM ledger.reconciliation_file_part p"
+                   " WHERE p.file_id = f.id ORDER BY part) AS done FROM ledger.reconciliation_file f"
+                   " WHERE f.bank_code = $1")
+        try:
+            cut_off = asyncio.create_task(upload())
+
+            async def others_committed() -> bool | None:
+                found = await watcher.fetchrow(file_of, book.code)
+                waiting = await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'",
+                    system.db.role("ledger"))
+                return True if found is not None and len(found["done"]) == FILE_PARTS - 1 and waiting else None
+
+            await eventually(others_committed, "every part but the held one committed, that one waiting")
+            await system.kill("ledger")
+            broken_off(await asyncio.wait_for(cut_off, 10), "ledger")
+        finally:
+            await hold.rollback()
+            await holder.close()
+        applying = await watcher.fetchrow(file_of, book.code)
+        assert (applying["status"], list(applying["done"])) == (
+            "applying", sorted(set(range(FILE_PARTS)) - {part_of(stuck)}))
+        pending = {str(r["id"]) for r in await watcher.fetch(
+            "SELECT id FROM ledger.debit_instruction WHERE bank_code = $1 AND status = 'pending'", book.code)}
+        assert pending == {i["id"] for i in book.instructions if part_of(i) == part_of(stuck)}
+
+        # The ledger back, the bank sends the same file again (signed anew): the held part is applied,
+        # the others are not applied twice, and the answer is the whole file's.
+        await system.start("ledger")
+        report = ok(await upload())
+        assert (report["lines"], report["applied"], report["duplicates"], report["exceptions"], report["replayed"]) == (
+            12, 12, 0, 0, False)
+        assert D(report["applied_amount"]) == sum((D(i["amount"]) for i in book.instructions), D(0))
+        assert {k: v for k, v in ok(await upload()).items() if k != "replayed"} == {
+            k: v for k, v in report.items() if k != "replayed"}
+        finished = await watcher.fetchrow(file_of, book.code)
+        assert (finished["status"], list(finished["done"])) == ("applied", list(range(FILE_PARTS)))
+        credited = await watcher.fetch(
+            "SELECT i.amount, coalesce(sum(-p.amount), 0) AS credited FROM ledger.debit_instruction i"
+            " LEFT JOIN ledger.journal_posting p ON p.receivable_id = i.receivable_id"
+            "  AND p.account = 'premium_receivable' AND p.amount < 0"
+            " WHERE i.bank_code = $1 GROUP BY i.id, i.amount", book.code)
+        assert [r["credited"] for r in credited] == [r["amount"] for r in credited]  # each premium once
+        assert ok(await gw.get("/api/v1/ledger/v1/journal/trial-balance"))["balanced"] is True
+        await watcher.close()
 
 
 async def test_a_hung_service_is_a_504_within_the_gateways_limit_and_answers_again_after(system: System) -> None:
