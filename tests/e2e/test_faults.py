@@ -144,6 +144,7 @@ def broken_off(answer: httpx.Response | BaseException, service: str) -> None:
 def unavailable(answer: httpx.Response, service: str) -> None:
     body = problem(answer, 503, "service_unavailable")
     assert body["service"] == service
+    assert int(answer.headers["retry-after"]) >= 1  # as every 503 declares
 
 
 async def new_company(system: System, token: str) -> tuple[httpx.AsyncClient, Company]:

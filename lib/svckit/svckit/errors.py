@@ -113,7 +113,9 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else (
+        # What every 503 declares (svckit.problems): something out of reach now, to retry shortly.
+        {"Retry-After": "1"} if exc.status == 503 else None)
     return problem_response(
         status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
         instance=request.url.path, headers=headers, **exc.extra,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from svckit.errors import ServiceUnavailable
 from svckit.problems import SERVICE_ROUTE_STATUSES, problem_responses
 from svckit.routing import service_router
 from svckit.testing.asgi import internal_headers, running
@@ -40,6 +41,10 @@ def visits_router():  # type: ignore[no-untyped-def]
                 await connection.execute(text("SELECT 1"))
         finally:
             await engine.dispose()
+
+    @router.get("/upstream-down")
+    async def upstream_down() -> None:
+        raise ServiceUnavailable("the org service cannot be reached", code="service_unavailable", service="org")
 
     @router.get("/boom")
     async def boom() -> None:
@@ -132,6 +137,12 @@ async def test_a_database_out_of_reach_is_a_503_to_retry(client: httpx.AsyncClie
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
     assert response.json()["code"] == "database_unavailable"
+
+
+async def test_every_503_says_when_to_retry(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/upstream-down")
+    assert (response.status_code, response.json()["code"]) == (503, "service_unavailable")
+    assert response.headers["retry-after"] == "1"  # as every route's 503 declares
 
 
 async def test_every_route_declares_the_problems_any_route_may_answer(client: httpx.AsyncClient) -> None:
