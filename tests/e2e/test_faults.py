@@ -63,6 +63,14 @@ class System:
         """The database's administrator: to hold locks and to count what the services stored."""
         return await asyncpg.connect(render(libpq_url(self.db.database_admin_dsn)))
 
+    async def rows(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """One query as the administrator, on a connection of its own."""
+        conn = await self.sql()
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
     async def login(self, username: str, password: str) -> str:
         async with self.gateway() as client:
             answer = await client.post("/api/v1/auth/login", json={"username": username, "password": password})
@@ -167,12 +175,8 @@ def last_month() -> tuple[str, date]:
 
 
 async def runs_of(system: System, period: str) -> dict[str, dict[str, Any]]:
-    conn = await system.sql()
-    try:
-        rows = await conn.fetch("SELECT id, status, posted, error FROM performance.settlement_run"
-                                " WHERE period = $1 AND mode = 'final'", period)
-    finally:
-        await conn.close()
+    rows = await system.rows("SELECT id, status, posted, error FROM performance.settlement_run"
+                             " WHERE period = $1 AND mode = 'final'", period)
     return {r["id"]: dict(r) for r in rows}
 
 
@@ -320,12 +324,8 @@ async def test_a_batch_sync_cut_off_by_a_crash_is_resent_and_counted_once(system
         await system.start("activity")
         assert [await synced(b) for b in batches] == [["unchanged"] * 40] * 2 + [["created"] * 40] * 4
         assert [await synced(b) for b in batches] == [["unchanged"] * 40] * 6
-        conn = await system.sql()
-        try:
-            stored = await conn.fetchrow("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM activity.entry"
-                                         " WHERE agent_id = $1", agent)
-        finally:
-            await conn.close()
+        [stored] = await system.rows("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM activity.entry"
+                                     " WHERE agent_id = $1", agent)
         assert (stored["n"], stored["ids"]) == (240, 240)
         days = sorted({day for day, _ in sent})
         counted = ok(await activity.get(f"/v1/agents/{agent}/days", params={
