@@ -39,10 +39,15 @@ class ServiceClient:
         )
 
     def token_for(self, caller: Caller | None) -> str:
+        """Our own token, or one carrying the person we act for: their roles, institutions and data
+        scope, so the called service limits them as we do (without a scope a person sees nothing there)."""
+        if caller is None:
+            return mint_internal_token(self.secret, caller_service=self.caller_service, audience=self.service,
+                                       request_id=current_request_id())
         return mint_internal_token(
-            self.secret, caller_service=self.caller_service, audience=self.service,
-            user_id=caller.user_id if caller else None, username=caller.username if caller else None,
-            roles=caller.roles if caller else frozenset(), request_id=current_request_id(),
+            self.secret, caller_service=self.caller_service, audience=self.service, user_id=caller.user_id,
+            username=caller.username, roles=caller.roles, request_id=current_request_id(),
+            institutions=caller.institutions, scope=caller.scope,
         )
 
     async def request(

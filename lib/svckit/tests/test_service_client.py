@@ -4,6 +4,7 @@ import httpx
 
 from svckit.http import ServiceClient
 from svckit.internal_auth import Caller, verify_internal_token
+from svckit.scope import SYSTEM_SCOPE, DataScope
 
 SECRET = "s3cret-" + "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -20,7 +21,9 @@ async def test_reads_are_retried_and_carry_the_end_user() -> None:
     seen: list[httpx.Request] = []
     client = ServiceClient(service="org", base_url="http://org", caller_service="performance", secret=SECRET,
                            transport=flaky([503, 502, 200], seen))
-    caller = Caller(service="gateway", user_id="u-9", username="zhao", roles=frozenset({"finance"}))
+    scope = DataScope(institutions=frozenset({12, 7}))
+    caller = Caller(service="gateway", user_id="u-9", username="zhao", roles=frozenset({"finance"}),
+                    institutions=frozenset({7}), scope=scope)
     response = await client.request("GET", "/v1/snapshot", caller=caller)
     await client.aclose()
     assert response.status_code == 200
@@ -28,6 +31,19 @@ async def test_reads_are_retried_and_carry_the_end_user() -> None:
     identity = verify_internal_token(SECRET, seen[-1].headers["authorization"].removeprefix("Bearer "),
                                      audience="org")
     assert (identity.service, identity.user_id, identity.roles) == ("performance", "u-9", frozenset({"finance"}))
+    # The person is limited there as here: their institutions and data scope travel with them.
+    assert (identity.institutions, identity.data_scope) == (frozenset({7}), scope)
+
+
+async def test_a_call_on_our_own_acts_for_the_system() -> None:
+    seen: list[httpx.Request] = []
+    client = ServiceClient(service="org", base_url="http://org", caller_service="performance", secret=SECRET,
+                           transport=flaky([200], seen))
+    await client.request("GET", "/v1/snapshot")
+    await client.aclose()
+    identity = verify_internal_token(SECRET, seen[-1].headers["authorization"].removeprefix("Bearer "),
+                                     audience="org")
+    assert (identity.user_id, identity.data_scope) == (None, SYSTEM_SCOPE)
 
 
 async def test_writes_without_a_key_are_never_retried_and_with_one_are() -> None:
