@@ -37,7 +37,7 @@ def upgrade() -> None:
             "UPDATE performance.rule_set SET body = jsonb_set(body, ARRAY[CAST(:part AS text)], ("
             "  SELECT jsonb_agg(CAST(:defaults AS jsonb) || item ORDER BY n)"
             "  FROM jsonb_array_elements(body -> :part) WITH ORDINALITY AS x(item, n)))"
-            " WHERE jsonb_typeof(body -> :part) = 'array' AND jsonb_array_length(body -> :part) > 0"
+            " WHERE jsonb_typeof(body -> :part) = 'array'"
             "   AND EXISTS (SELECT 1 FROM jsonb_array_elements(body -> :part) AS x(item),"
             "               jsonb_object_keys(CAST(:defaults AS jsonb)) AS k WHERE NOT item ? k)"),
             {"part": part, "defaults": json.dumps(defaults)})
