@@ -13,6 +13,11 @@ from datetime import date
 from decimal import Decimal
 
 
+def param(name: str, of: str) -> str:
+    """SQL for the array parameter `name` sent as its literal: `unnest({param("ids", "bigint")})`."""
+    return f"CAST(CAST(:{name} AS text) AS {of}[])"
+
+
 def numbers(values: Iterable[int | Decimal | None]) -> str:
     """Integers or decimals (NULL for None)."""
     # str() of a number never contains "None": the one replace turns every None into NULL.

@@ -18,8 +18,8 @@ async def test_literals_round_trip_through_postgres(kit_engine: AsyncEngine) -> 
     days = [date(2026, 2, 28), None]
     async with AsyncSession(kit_engine) as session:
         row = (await session.execute(text(
-            "SELECT CAST(CAST(:s AS text) AS text[]) AS s, CAST(CAST(:n AS text) AS bigint[]) AS n,"
-            " CAST(CAST(:a AS text) AS numeric[]) AS a, CAST(CAST(:d AS text) AS date[]) AS d"),
+            f"SELECT {pgarray.param('s', 'text')} AS s, {pgarray.param('n', 'bigint')} AS n,"
+            f" {pgarray.param('a', 'numeric')} AS a, {pgarray.param('d', 'date')} AS d"),
             {"s": pgarray.texts(strings), "n": pgarray.numbers(numbers), "a": pgarray.numbers(amounts),
              "d": pgarray.dates(days)})).one()
     assert row.s == strings

@@ -22,15 +22,10 @@ from ledger_service.postings import AccountInfo, Line, check_entry, guard_deltas
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.money import MINOR_UNITS
 from svckit.outbox import append_event
-from svckit.pgarray import dates, numbers, texts
+from svckit.pgarray import dates, numbers, param, texts
 from svckit.requestid import current_request_id
 
 _CHART: dict[str, AccountInfo] = {}
-
-def _array(name: str, of: str) -> str:
-    """An array parameter sent as its text literal (see `_params`)."""
-    return f"CAST(CAST(:{name} AS text) AS {of}[])"
-
 
 # Entries, their postings and what they do to guarded balances, in one statement however many
 # entries there are. Each entry's id is drawn from the table's own identity sequence first, so
@@ -40,8 +35,8 @@ def _array(name: str, of: str) -> str:
 _POST_HEAD = (
     "WITH input AS MATERIALIZED ("  # noqa: S608 - constant fragments; every value is a bound parameter
     "  SELECT nextval('ledger.journal_entry_id_seq') AS id, i.*"
-    f"  FROM unnest({_array('branches', 'bigint')}, {_array('kinds', 'text')}, {_array('descriptions', 'text')},"
-    f"    {_array('effective', 'date')}, {_array('sources', 'text')}, {_array('reverses', 'bigint')})"
+    f"  FROM unnest({param('branches', 'bigint')}, {param('kinds', 'text')}, {param('descriptions', 'text')},"
+    f"    {param('effective', 'date')}, {param('sources', 'text')}, {param('reverses', 'bigint')})"
     "    WITH ORDINALITY AS i(branch_id, kind, description, effective_on, source, reverses_id, n)),"
     " e AS ("
     "  INSERT INTO ledger.journal_entry (id, branch_id, kind, description, effective_on, source, reverses_id, actor,"
@@ -56,10 +51,10 @@ _POST_HEAD = (
     "    policy_id, customer_id, receivable_id, posted_at)"
     "  SELECT posted.branch_id, posted.id, l.line_no, l.account, l.currency, l.amount, l.agent_id, l.policy_id,"
     "    l.customer_id, l.receivable_id, posted.posted_at"
-    f"  FROM unnest({_array('line_entries', 'bigint')}, {_array('line_nos', 'integer')},"
-    f"    {_array('accounts', 'text')}, {_array('currencies', 'text')}, {_array('amounts', 'numeric')},"
-    f"    {_array('agents', 'bigint')}, {_array('policies', 'bigint')}, {_array('customers', 'bigint')},"
-    f"    {_array('receivables', 'bigint')})"
+    f"  FROM unnest({param('line_entries', 'bigint')}, {param('line_nos', 'integer')},"
+    f"    {param('accounts', 'text')}, {param('currencies', 'text')}, {param('amounts', 'numeric')},"
+    f"    {param('agents', 'bigint')}, {param('policies', 'bigint')}, {param('customers', 'bigint')},"
+    f"    {param('receivables', 'bigint')})"
     "    AS l(entry_n, line_no, account, currency, amount, agent_id, policy_id, customer_id, receivable_id)"
     "  JOIN posted ON posted.n = l.entry_n)"
 )
@@ -67,9 +62,9 @@ _POST_HEAD = (
 # so that concurrent postings lock the same rows in the same order and cannot deadlock.
 _GUARDS = (
     "  SELECT g.account, g.currency, g.subledger_id, sum(g.delta) AS delta"  # noqa: S608 - as above
-    f"  FROM unnest({_array('guard_entries', 'bigint')}, {_array('guard_accounts', 'text')},"
-    f"    {_array('guard_currencies', 'text')}, {_array('guard_subledgers', 'bigint')},"
-    f"    {_array('guard_deltas', 'numeric')})"
+    f"  FROM unnest({param('guard_entries', 'bigint')}, {param('guard_accounts', 'text')},"
+    f"    {param('guard_currencies', 'text')}, {param('guard_subledgers', 'bigint')},"
+    f"    {param('guard_deltas', 'numeric')})"
     "    AS g(entry_n, account, currency, subledger_id, delta)"
     "  JOIN posted ON posted.n = g.entry_n"
     "  GROUP BY g.account, g.currency, g.subledger_id"
@@ -370,8 +365,8 @@ _STAGE_PROBLEMS = text(
 _POST_STAGED = text(
     "WITH input AS MATERIALIZED ("  # noqa: S608 - constant fragments; every value is a bound parameter
     "  SELECT nextval('ledger.journal_entry_id_seq') AS id, i.*"
-    f"  FROM unnest({_array('keys', 'integer')}, {_array('branches', 'bigint')}, {_array('kinds', 'text')},"
-    f"    {_array('descriptions', 'text')}, {_array('effective', 'date')}, {_array('sources', 'text')})"
+    f"  FROM unnest({param('keys', 'integer')}, {param('branches', 'bigint')}, {param('kinds', 'text')},"
+    f"    {param('descriptions', 'text')}, {param('effective', 'date')}, {param('sources', 'text')})"
     "    AS i(key, branch_id, kind, description, effective_on, source)),"
     " e AS ("
     "  INSERT INTO ledger.journal_entry (id, branch_id, kind, description, effective_on, source, actor, request_id)"

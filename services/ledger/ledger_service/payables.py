@@ -20,7 +20,7 @@ from svckit.directory import branch_of
 from svckit.errors import Conflict, NotFound, Unprocessable
 from svckit.money import MINOR_UNITS
 from svckit.outbox import append_event
-from svckit.pgarray import numbers, texts
+from svckit.pgarray import numbers, param, texts
 
 
 @dataclass(frozen=True)
@@ -59,27 +59,27 @@ AGENT_BRANCHES = text(
     "SELECT a.agent_id, i.path FROM ledger.org_agent a JOIN ledger.org_institution i USING (institution_id)"
     " WHERE a.agent_id = ANY(CAST(:agents AS bigint[]))")
 INSERT_PAYABLES = text(
-    "INSERT INTO ledger.commission_payable (settlement_run, period, agent_id, branch_id, currency, amount, entry_id,"
+    "INSERT INTO ledger.commission_payable (settlement_run, period, agent_id, branch_id, currency, amount, entry_id,"  # noqa: S608 - constant fragments; every value is a bound parameter
     "  posted_by)"
     " SELECT :run, :period, p.agent_id, p.branch_id, p.currency, p.amount, p.entry_id, :actor"
-    " FROM unnest(CAST(CAST(:agents AS text) AS bigint[]), CAST(CAST(:branches AS text) AS bigint[]),"
-    "   CAST(CAST(:currencies AS text) AS text[]), CAST(CAST(:amounts AS text) AS numeric[]),"
-    "   CAST(CAST(:entries AS text) AS bigint[])) WITH ORDINALITY"
+    f" FROM unnest({param('agents', 'bigint')}, {param('branches', 'bigint')},"
+    f"   {param('currencies', 'text')}, {param('amounts', 'numeric')},"
+    f"   {param('entries', 'bigint')}) WITH ORDINALITY"
     "   AS p(agent_id, branch_id, currency, amount, entry_id, n) ORDER BY n"
     " RETURNING agent_id, id")
 # Each entry's lines into the journal's stage, in the order they are numbered: Dr commission expense
 # per policy (or once, for a line without policies), then Cr the agent's commission payable.
 STAGE_ENTRIES = text(
-    "WITH lines AS (SELECT * FROM unnest(CAST(CAST(:keys AS text) AS integer[]),"
-    "   CAST(CAST(:agents AS text) AS bigint[]), CAST(CAST(:amounts AS text) AS numeric[]),"
-    "   CAST(CAST(:currencies AS text) AS text[]), CAST(CAST(:split AS text) AS boolean[]))"
+    f"WITH lines AS (SELECT * FROM unnest({param('keys', 'integer')},"  # noqa: S608 - as above
+    f"   {param('agents', 'bigint')}, {param('amounts', 'numeric')},"
+    f"   {param('currencies', 'text')}, {param('split', 'boolean')})"
     "   AS l(key, agent_id, amount, currency, split))"
     " INSERT INTO journal_stage_line (entry_key, account, currency, amount, agent_id, policy_id)"
     " SELECT key, account, currency, amount, agent_id, policy_id FROM ("
     "  SELECT p.key, 1 AS part, p.ord, 'commission_expense' AS account, l.currency, p.amount, l.agent_id,"
     "    p.policy_id"
-    "  FROM unnest(CAST(CAST(:policy_keys AS text) AS integer[]), CAST(CAST(:policies AS text) AS bigint[]),"
-    "    CAST(CAST(:policy_amounts AS text) AS numeric[])) WITH ORDINALITY AS p(key, policy_id, amount, ord)"
+    f"  FROM unnest({param('policy_keys', 'integer')}, {param('policies', 'bigint')},"
+    f"    {param('policy_amounts', 'numeric')}) WITH ORDINALITY AS p(key, policy_id, amount, ord)"
     "  JOIN lines l USING (key)"
     "  UNION ALL SELECT key, 1, 0, 'commission_expense', currency, amount, agent_id, NULL FROM lines WHERE NOT split"
     "  UNION ALL SELECT key, 2, 0, 'commission_payable', currency, -amount, agent_id, NULL FROM lines) x"
