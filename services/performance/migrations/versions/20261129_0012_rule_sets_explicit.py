@@ -9,7 +9,7 @@ Versions created through the API store them already (rule_sets.create keeps the 
 
 Revision ID: performance_0012
 Revises: performance_0011
-Create Date: 2026-11-30
+Create Date: 2026-11-29
 """
 
 import json
