@@ -46,7 +46,8 @@ DEFAULT_RULE_SET: dict[str, Any] = {
 }
 
 # The sales part 销售业绩 of KPI (seed 001: 保费收入完成情况, 新单数量达成率) derived from facts and targets;
-# rules.SalesScore explains each field. Not in migration 0002's seed: a version without it reads this.
+# rules.SalesScore explains each field. A rule set proposed without one gets this (migration 0011 wrote
+# it, as a literal, into the versions stored before it existed).
 # 销售利润贡献率 is not a measure: the facts hold no profit.
 DEFAULT_SALES_SCORE: dict[str, Any] = {
     "measures": [{"measure": "premium", "weight": "0.7"}, {"measure": "new_policies", "weight": "0.3"}],

@@ -319,7 +319,8 @@ class RuleSetBody(Part):
     withholding: Withholding | None = None
     clawback: Clawback | None = None
     kpi_weights: KpiWeights
-    # Versions recorded before it existed (the seed of migration 0002 among them) read the default.
+    # A rule set proposed without one gets the default, stored with it (every stored version states it:
+    # migration 0011).
     sales_score: SalesScore = Field(default_factory=_default_sales_score)
     rank_conditions: list[RankCondition] = Field(default_factory=list)
     persistency: Persistency = Persistency()

@@ -242,14 +242,16 @@ async def store(session: AsyncSession, run: SettlementRun, body: rules.RuleSetBo
     await session.flush()
 
 
-DIFFERING = (
+# Agents whose gross, held or carried differ between the runs :before and :after.
+DIFFERING = text(
     "SELECT coalesce(n.agent_id, o.agent_id) AS agent_id, coalesce(o.gross, 0) AS gross_before,"
     "  coalesce(n.gross, 0) AS gross_after, coalesce(o.net, 0) AS net_before, coalesce(n.net, 0) AS net_after"
     " FROM (SELECT * FROM performance.run_payable WHERE run_id = :before) o"
     " FULL JOIN (SELECT * FROM performance.run_payable WHERE run_id = :after) n ON n.agent_id = o.agent_id"
     " WHERE coalesce(o.gross, 0) <> coalesce(n.gross, 0) OR coalesce(o.held, 0) <> coalesce(n.held, 0)"
-    "   OR coalesce(o.carried, 0) <> coalesce(n.carried, 0)")
-DIFF = text(DIFFERING + " ORDER BY 1 LIMIT :limit")
+    "   OR coalesce(o.carried, 0) <> coalesce(n.carried, 0)",
+).columns(agent_id=BigInteger, gross_before=Numeric, gross_after=Numeric, net_before=Numeric,
+          net_after=Numeric).subquery("differing")
 
 
 async def diff_rows(session: AsyncSession, before: str, after: str, limit: int,
@@ -257,25 +259,19 @@ async def diff_rows(session: AsyncSession, before: str, after: str, limit: int,
     """Agents whose gross, held or carried differ between two runs (gross before and after);
     `visible(agent column, institution column)`: only the agents it allows (a data scope), judged
     on the organisation's replica."""
-    if visible is None:
-        rows = await session.execute(DIFF, {"before": before, "after": after, "limit": limit})
-        return [dict(r._mapping) for r in rows]
-    differing = text(DIFFERING).columns(agent_id=BigInteger, gross_before=Numeric, gross_after=Numeric,
-                                        net_before=Numeric, net_after=Numeric).subquery("differing")
-    agents = DIRECTORY.agents
-    query = (select(differing).select_from(differing.outerjoin(agents, agents.c.agent_id == differing.c.agent_id))
-             .where(visible(differing.c.agent_id, agents.c.institution_id)).order_by(differing.c.agent_id)
-             .limit(limit))
+    query = select(DIFFERING).order_by(DIFFERING.c.agent_id).limit(limit)
+    if visible is not None:
+        agents = DIRECTORY.agents
+        query = (query.select_from(DIFFERING.outerjoin(agents, agents.c.agent_id == DIFFERING.c.agent_id))
+                 .where(visible(DIFFERING.c.agent_id, agents.c.institution_id)))
     return [dict(r._mapping) for r in await session.execute(query, {"before": before, "after": after})]
 
 
 async def diff_summary(session: AsyncSession, before: str, after: str) -> dict[str, Any]:
-    row = (await session.execute(text(
-        "SELECT count(*) AS agents, coalesce(sum(coalesce(n.gross, 0) - coalesce(o.gross, 0)), 0) AS gross_change"
-        " FROM (SELECT * FROM performance.run_payable WHERE run_id = :before) o"
-        " FULL JOIN (SELECT * FROM performance.run_payable WHERE run_id = :after) n ON n.agent_id = o.agent_id"
-        " WHERE coalesce(o.gross, 0) <> coalesce(n.gross, 0) OR coalesce(o.held, 0) <> coalesce(n.held, 0)"
-        "   OR coalesce(o.carried, 0) <> coalesce(n.carried, 0)"), {"before": before, "after": after})).one()
+    row = (await session.execute(select(
+        func.count().label("agents"),
+        func.coalesce(func.sum(DIFFERING.c.gross_after - DIFFERING.c.gross_before), 0).label("gross_change")),
+        {"before": before, "after": after})).one()
     return {"compared_with": before, "agents_changed": int(row.agents), "gross_change": str(row.gross_change)}
 
 
