@@ -17,14 +17,17 @@ from gateway_service.api.proxy import proxy_router
 from gateway_service.bodylimit import BodySizeLimitByPrefix
 from gateway_service.models import PLATFORM_TABLES, SCHEMA
 from gateway_service.openapi import OpenAPICache
+from gateway_service.principals import PrincipalCache
+from gateway_service.principals import listen_forever as principals_listen_forever
 from gateway_service.ratelimit import TokenBuckets
 from gateway_service.scopes import ScopeCache
 from gateway_service.secretbox import SecretBox
 from gateway_service.sessions import TokenPolicy
 from gateway_service.settings import GatewaySettings
 from gateway_service.state import GatewayState
+from gateway_service.tokens import VerifiedTokens
 from gateway_service.upstreams import Upstreams
-from svckit.db import Database
+from svckit.db import Database, libpq_dsn
 from svckit.errors import install_error_handlers
 from svckit.kit import ServiceKit
 from svckit.logs import configure_logging
@@ -67,6 +70,7 @@ def create_app(
         app.state.kit = ServiceKit(
             "gateway", db, PLATFORM_TABLES, settings.internal_token_secret.get_secret_value(), ALEMBIC_INI,
         )
+        principals = PrincipalCache(settings.principal_cache_seconds)
         policy = TokenPolicy(settings.jwt_secret.get_secret_value(), settings.access_token_ttl,
                              settings.refresh_token_ttl)
         app.state.gateway = GatewayState(
@@ -74,14 +78,18 @@ def create_app(
             ScopeCache(settings.scope_cache_seconds), SecretBox(settings.partner_master_key.get_secret_value()),
             TokenBuckets(settings.partner_rate_per_second, settings.partner_rate_burst),
             TokenBuckets(settings.login_failure_rate_per_second, settings.login_failure_burst),
+            principals, VerifiedTokens(policy.secret),
         )
-        purger = asyncio.create_task(partner_auth.purge_nonces_forever(db, settings.partner_nonce_purge_seconds))
+        background = [asyncio.create_task(partner_auth.purge_nonces_forever(db, settings.partner_nonce_purge_seconds))]
+        if settings.principal_cache_seconds > 0:
+            background.append(asyncio.create_task(principals_listen_forever(libpq_dsn(db.engine.url), principals)))
         try:
             yield
         finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await upstreams.aclose()
             if database is None:
                 await db.dispose()

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway_service import sessions, tokens
+from gateway_service import sessions
 from gateway_service.accounts import Principal
 from gateway_service.roles import Role
 from gateway_service.state import gateway_of
@@ -27,15 +27,23 @@ async def current_principal(
     """A valid access token of a live session of an active user; anything else is 401."""
     if credentials is None:
         raise Unauthorized("log in and send the access token as a Bearer token", code="not_authenticated")
-    claims = tokens.verify_access_token(gateway_of(request).policy.secret, credentials.credentials)
+    state = gateway_of(request)
+    claims = state.verified.claims(credentials.credentials)
     session = getattr(request.state, "session", None)
     if isinstance(session, AsyncSession):  # inside a transactional route: reuse its session
         return await sessions.principal_for(session, claims)
-    # Proxied calls hold no transaction: one read outside any (no BEGIN, no ROLLBACK), and the
-    # connection goes back to the pool before the call is forwarded.
+    # Proxied calls: from memory while the database has announced no change to the user.
+    known = state.principals.get(claims.session_id, claims.user_id)
+    if known is not None:
+        return known
+    generation = state.principals.generation
+    # Otherwise one read outside any transaction (no BEGIN, no ROLLBACK); the connection goes back to
+    # the pool before the call is forwarded.
     async with kit_of(request).db.engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        return await sessions.principal_for(autocommit, claims)
+        principal = await sessions.principal_for(autocommit, claims)
+    state.principals.remember(principal, generation)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

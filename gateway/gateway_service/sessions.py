@@ -7,6 +7,7 @@ whole session is revoked and every access token carrying its id stops working.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,10 @@ class RefreshTokenReused(Unauthorized):
     """Raised after the session was revoked; the caller must still commit that revocation."""
 
     code = "refresh_token_reused"
+
+    def __init__(self, detail: str, *, user_id: uuid.UUID) -> None:
+        super().__init__(detail)
+        self.user_id = user_id
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,8 @@ async def rotate(session: AsyncSession, policy: TokenPolicy, refresh_token: str)
         raise Unauthorized("this session has ended; log in again", code="session_revoked")
     if token.used_at is not None:
         await repository.revoke_session(session, auth_session.id, reason="refresh_token_reuse", now=now)
-        raise RefreshTokenReused("refresh token was already used; the session is revoked, log in again")
+        raise RefreshTokenReused("refresh token was already used; the session is revoked, log in again",
+                                 user_id=user.id)
     if token.expires_at <= now:
         raise Unauthorized("refresh token expired; log in again", code="refresh_token_expired")
     pair, replacement = await _issue(session, policy, user, auth_session, now)

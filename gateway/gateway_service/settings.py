@@ -33,6 +33,9 @@ class GatewaySettings(ServiceSettings):
     probe_timeout: float = Field(default=2.0, gt=0, description="Seconds for /readyz and /openapi.json probes")
     openapi_cache_seconds: float = Field(default=30.0, ge=0, description="How long the merged document is reused")
     scope_cache_seconds: float = Field(default=30.0, ge=0, description="How long a user's data scope is reused")
+    principal_cache_seconds: float = Field(
+        default=300.0, ge=0, description="Longest a login session and its user, once read, are answered from memory "
+        "(every change to either is announced by the database and drops them at once; 0 reads every call)")
     home_part_timeout: float = Field(default=3.0, gt=0, description="Seconds each part of a mobile home page "
                                      "(/api/v1/home/...) may take before it is answered as unavailable")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +29,7 @@ class AccessClaims:
     session_id: uuid.UUID
     username: str
     roles: tuple[str, ...]
+    expires_at: float  # POSIX seconds
 
 
 def mint_access_token(
@@ -49,11 +52,34 @@ def verify_access_token(secret: str, token: str) -> AccessClaims:
         return AccessClaims(
             user_id=uuid.UUID(str(claims["sub"])), session_id=uuid.UUID(str(claims["sid"])),
             username=str(claims.get("name", "")), roles=tuple(claims.get("roles") or ()),
+            expires_at=float(claims["exp"]),
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("access token expired; refresh it", code="token_expired") from None
     except (jwt.PyJWTError, ValueError):
         raise Unauthorized("access token is invalid", code="invalid_token") from None
+
+
+class VerifiedTokens:
+    """Access tokens whose signature was already checked, with what they say. A client sends the
+    same token with every call until it expires; its signature would only verify the same again.
+    Expiry is checked on every use, exactly as `verify_access_token` checks it."""
+
+    def __init__(self, secret: str, max_entries: int = 100_000) -> None:
+        self.secret, self.max_entries = secret, max_entries
+        self._known: OrderedDict[str, AccessClaims] = OrderedDict()
+
+    def claims(self, token: str) -> AccessClaims:
+        known = self._known.get(token)
+        if known is None:
+            known = verify_access_token(self.secret, token)  # raises for a bad or expired token
+            self._known[token] = known
+            while len(self._known) > self.max_entries:
+                self._known.popitem(last=False)
+        elif time.time() >= known.expires_at + LEEWAY_SECONDS:
+            del self._known[token]
+            raise Unauthorized("access token expired; refresh it", code="token_expired")
+        return known
 
 
 def new_refresh_token() -> str:

@@ -45,6 +45,9 @@ async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -
     try:
         pair = await sessions.rotate(session, gateway_of(request).policy, body.refresh_token)
     except sessions.RefreshTokenReused as exc:
+        # This process stops answering for the session from memory at once; the others hear of it
+        # from the database once the revocation commits.
+        gateway_of(request).principals.forget_user(exc.user_id)
         # Answered here rather than raised: a raised error would roll back the revocation we must keep.
         return problem_response(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
                                 instance=request.url.path, headers={"WWW-Authenticate": "Bearer"})
@@ -52,9 +55,10 @@ async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -
 
 
 @router.post("/logout", status_code=204, responses=problem_responses(401))
-async def logout(principal: PrincipalDep, session: SessionDep) -> Response:
+async def logout(principal: PrincipalDep, session: SessionDep, request: Request) -> Response:
     """End the current session: its access and refresh tokens stop working at once."""
     await sessions.logout(session, principal)
+    gateway_of(request).principals.forget_user(principal.user_id)  # the other processes hear it at commit
     return Response(status_code=204)
 
 

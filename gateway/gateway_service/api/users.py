@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from gateway_service import accounts, repository
 from gateway_service.deps import AdminDep, require_admin
 from gateway_service.schemas import UserCreate, UserRead, UserUpdate
+from gateway_service.state import gateway_of
 from svckit.pagination import Page, PageParams, page_params
 from svckit.problems import problem_responses
 from svckit.routing import SessionDep, TransactionalRoute
@@ -38,8 +39,10 @@ async def list_users(session: SessionDep, params: Annotated[PageParams, Depends(
 
 
 @router.patch("/{user_id}", response_model=UserRead, responses=problem_responses(404, 409))
-async def update_user(user_id: uuid.UUID, body: UserUpdate, actor: AdminDep, session: SessionDep) -> UserRead:
+async def update_user(user_id: uuid.UUID, body: UserUpdate, actor: AdminDep, session: SessionDep,
+                      request: Request) -> UserRead:
     """Change a user's roles, deactivate or reactivate them, or set a new password."""
+    gateway_of(request).principals.forget_user(user_id)  # the other processes hear it at commit
     user = await accounts.update_user(
         session, actor, user_id, roles=body.roles, active=body.active,
         password=body.password, institution_ids=body.institution_ids,

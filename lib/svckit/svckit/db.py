@@ -23,6 +23,12 @@ def async_url(dsn: str) -> URL:
     return url
 
 
+def libpq_dsn(dsn: str | URL) -> str:
+    """The plain postgresql:// DSN that asyncpg (and libpq) want; settings may name SQLAlchemy's driver."""
+    url = make_url(dsn) if isinstance(dsn, str) else dsn
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_engine_for(
     dsn: str, *, schema: str, pool_size: int = 10, max_overflow: int = 10, statement_timeout_ms: int = 30_000,
     application_name: str | None = None,

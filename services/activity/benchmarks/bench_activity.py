@@ -39,14 +39,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from activity_service import workdays
 from gateway_service import accounts
 from gateway_service.models import SCHEMA as GATEWAY_SCHEMA
 from gateway_service.roles import Role
 from gateway_service.settings import GatewaySettings
-from svckit.db import Database
+from svckit.db import Database, libpq_dsn
 from svckit.internal_auth import mint_internal_token
 from svckit.ops.bench import BenchContext, Figure
 from svckit.ops.loadgen import Run, drive, http_request, in_thread, serve
@@ -73,10 +72,6 @@ AGENT_KINDS = ["phone_appointment", "interview", "closing_visit", "new_customer_
                "service_visit"]
 # The synthetic branch of the compliance report: ids far from anything org hands out.
 SYN_HQ, SYN_BRANCH, SYN_OFFICE0, SYN_AGENT0, SYN_TEAM0 = 9_000_000, 9_000_001, 9_000_100, 90_000_000, 9_100_000
-
-
-def libpq(dsn: str) -> str:
-    return make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def entry(rng: random.Random, now: datetime, *, spread_minutes: int) -> dict[str, Any]:
@@ -206,7 +201,7 @@ async def run(ctx: BenchContext) -> list[Figure]:
     # Access logs at info cost each request more than the work measured; warnings and errors are kept.
     base_env = {"INTERNAL_TOKEN_SECRET": secret, **{f"{s}_LOG_LEVEL": "WARNING" for s in ("ORG", "ACTIVITY",
                                                                                          "GATEWAY")}}
-    conn = await asyncpg.connect(libpq(ctx.db.dsn("activity")))
+    conn = await asyncpg.connect(libpq_dsn(ctx.db.dsn("activity")))
     with ExitStack() as stack:
         org_port, _ = stack.enter_context(serve("org_service.app:create_app", {
             **base_env, "ORG_DATABASE_URL": ctx.db.dsn("org"), "ORG_DB_POOL_SIZE": "8", "ORG_DB_MAX_OVERFLOW": "2"},

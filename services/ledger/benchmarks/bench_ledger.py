@@ -50,12 +50,11 @@ from typing import Any, NamedTuple
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from ledger_service import journal
 from ledger_service.calendar import WorkingCalendar
 from ledger_service.postings import Line
-from svckit.db import Database
+from svckit.db import Database, libpq_dsn
 from svckit.internal_auth import mint_internal_token
 from svckit.ops import loadgen
 from svckit.ops.bench import BenchContext, Figure
@@ -68,10 +67,6 @@ WORKERS = int(os.environ.get("BENCH_LEDGER_WORKERS", "2"))
 REPEATS = int(os.environ.get("BENCH_LEDGER_REPEATS", "3"))
 BRANCHES, OFFICES_PER_BRANCH = 36, 10
 HQ = 1
-
-
-def libpq(dsn: str) -> str:
-    return make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +244,7 @@ SELECT
 async def interactive(ctx: BenchContext, conn: asyncpg.Connection, org: Org, port: int, token: str,
                       ) -> dict[str, Any]:
     rng = random.Random(11)  # noqa: S311 - reproducible load
-    dsn = libpq(ctx.db.dsn("ledger"))
+    dsn = libpq_dsn(ctx.db.dsn("ledger"))
     warm = entry_requests(rng, org, token, 2_000, hot=0.0, tag="warm")
     warmed = await in_thread(lambda: drive(port, warm, CONCURRENCY))
     check_answers(warmed, 201)
@@ -610,7 +605,7 @@ STAGES = set(os.environ.get("BENCH_LEDGER_ONLY", "interactive,batch,aging,recon"
 
 async def run(ctx: BenchContext) -> list[Figure]:
     figures: list[Figure] = []
-    conn = await asyncpg.connect(libpq(ctx.db.dsn("ledger")))
+    conn = await asyncpg.connect(libpq_dsn(ctx.db.dsn("ledger")))
     try:
         org = await load_org(conn)
         token = mint_internal_token(ctx.internal_secret, caller_service="gateway", audience="ledger",

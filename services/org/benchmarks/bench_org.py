@@ -50,6 +50,7 @@ import httpx
 
 from org_service import demo, queries
 from org_service.demo import AGENT, AM, DIRECTOR, DM, PROB, RANK_CODES, SUP, Company, DemoConfig, Loaded
+from svckit.db import libpq_dsn
 from svckit.internal_auth import mint_internal_token
 from svckit.ops.bench import BenchContext, Figure
 from svckit.ops.services import answers_ok
@@ -283,7 +284,7 @@ async def run(ctx: BenchContext) -> list[Figure]:
                                 username="bench-admin", roles={"admin"}, ttl=timedelta(hours=1),
                                 scope=DataScope(everything=True))
     after, until = date.fromordinal(company.until + 1), company.config.until
-    conn = await asyncpg.connect(demo.libpq_dsn(ctx.db.dsn("org")))
+    conn = await asyncpg.connect(libpq_dsn(ctx.db.dsn("org")))
     try:
         with _service(ctx) as service:
             calls = Calls(service.port, token)

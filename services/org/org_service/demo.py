@@ -26,9 +26,9 @@ from datetime import date
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from org_service import rules
+from svckit.db import libpq_dsn
 
 RANK_CODES = ("agent", "probationary_supervisor", "supervisor", "assistant_manager", "department_manager",
               "director")
@@ -566,11 +566,6 @@ class Loaded:
     team_ids: list[int]
     agent_ids: list[int]
     rows: dict[str, int]
-
-
-def libpq_dsn(dsn: str) -> str:
-    """asyncpg wants a plain postgresql:// DSN; settings may name the SQLAlchemy driver."""
-    return make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _reserve(conn: asyncpg.Connection, table: str, count: int) -> list[int]:

@@ -37,12 +37,11 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from org_service.demo import DemoConfig, seed
 from performance_service.facts import FactIngest
 from performance_service.models import PLATFORM_TABLES
-from svckit.db import Database
+from svckit.db import Database, libpq_dsn
 from svckit.feed import FeedConsumer
 from svckit.ops.bench import BenchContext, Figure
 from svckit.ops.loadgen import serve
@@ -55,10 +54,6 @@ ONE_MILLION = os.environ.get("BENCH_PERFORMANCE_1M") == "1"
 INGEST = int(os.environ.get("BENCH_PERFORMANCE_INGEST", "50000"))
 LEDGER_WORKERS = int(os.environ.get("BENCH_PERFORMANCE_LEDGER_WORKERS", "2"))
 PERIOD, PERIOD_END = "2026-06", date(2026, 6, 30)
-
-
-def libpq(dsn: str) -> str:
-    return make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 REPLICAS = """
@@ -159,7 +154,7 @@ async def reference(conn: asyncpg.Connection, run_id: str) -> tuple[float, Decim
 async def prepare(ctx: BenchContext, agents: int, facts: int) -> asyncpg.Connection:
     started = time.perf_counter()
     await seed(DemoConfig(agents=agents, years=1, until=PERIOD_END, tag=f"B{agents}"), ctx.db.dsn("org"))
-    conn = await asyncpg.connect(libpq(ctx.db.database_admin_dsn))
+    conn = await asyncpg.connect(libpq_dsn(ctx.db.database_admin_dsn))
     for schema in ("ledger", "performance"):
         await conn.execute(REPLICAS.format(schema=schema, end=PERIOD_END))
     in_force = await conn.fetchval("SELECT count(*) FROM performance.org_agent")
