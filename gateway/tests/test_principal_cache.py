@@ -79,7 +79,8 @@ def test_a_change_forgets_every_session_of_that_user_and_no_one_else() -> None:
     for p in (phone, laptop, bob):
         cache.remember(p, cache.generation)
     cache.heard(str(user_id))
-    assert cache.get(phone.session_id, user_id) is None and cache.get(laptop.session_id, user_id) is None
+    assert cache.get(phone.session_id, user_id) is None
+    assert cache.get(laptop.session_id, user_id) is None
     assert cache.get(bob.session_id, bob.user_id) == bob
     cache.heard("not a uuid")  # unreadable: forget everyone rather than guess
     assert len(cache) == 0
