@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from gateway_service import partner_api, partner_auth
 from gateway_service.api import auth, home, partners, system, users
 from gateway_service.api.partner_bank import install_partner_error_handlers, partner_router
-from gateway_service.api.proxy import proxy_router
+from gateway_service.api.proxy import proxy_router, unserved_router
 from gateway_service.bodylimit import BodySizeLimitByPrefix
 from gateway_service.models import PLATFORM_TABLES, SCHEMA
 from gateway_service.openapi import OpenAPICache
@@ -27,6 +27,7 @@ from gateway_service.settings import GatewaySettings
 from gateway_service.state import GatewayState
 from gateway_service.tokens import VerifiedTokens
 from gateway_service.upstreams import Upstreams
+from svckit.app import telemetry
 from svckit.db import Database, libpq_dsn
 from svckit.errors import install_error_handlers
 from svckit.kit import ServiceKit
@@ -96,13 +97,15 @@ def create_app(
 
     # The stock /openapi.json and /docs are replaced by the merged document (api/system.py).
     app = FastAPI(title="Sales-team API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None, telemetry=telemetry())
     install_error_handlers(app)
     install_partner_error_handlers(app)
     app.add_middleware(BodySizeLimitByPrefix, default_bytes=settings.max_body_bytes,
                        by_prefix={partner_api.PUBLIC_PREFIX + "/": settings.partner_max_body_bytes})
     app.add_middleware(RequestContextMiddleware)
     install_metrics(app, settings.metrics_token, feed=False)  # its own /metrics, for internal scrapers only
+    # First: nearly every call is forwarded to a service, and is matched here at once.
+    app.include_router(proxy_router(settings.upstream_urls()))
     app.include_router(system.router)
     app.include_router(auth.router)
     app.include_router(users.router)
@@ -110,6 +113,5 @@ def create_app(
     app.include_router(partner_router())
     app.include_router(home.router)
     # Last: its catch-all path must not shadow the gateway's own routes.
-    app.include_router(proxy_router(settings.upstream_urls(),
-                                    own=[auth.router, users.router, partners.router, home.router]))
+    app.include_router(unserved_router(own=[auth.router, users.router, partners.router, home.router]))
     return app

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_service import sessions
@@ -25,10 +26,21 @@ async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """A valid access token of a live session of an active user; anything else is 401."""
-    if credentials is None:
+    return await principal_of(request, credentials.credentials if credentials is not None else None)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, as `bearer` reads it (for routes
+    that do without FastAPI's dependencies)."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def principal_of(request: Request, token: str | None) -> Principal:
+    if token is None:
         raise Unauthorized("log in and send the access token as a Bearer token", code="not_authenticated")
     state = gateway_of(request)
-    claims = state.verified.claims(credentials.credentials)
+    claims = state.verified.claims(token)
     session = getattr(request.state, "session", None)
     if isinstance(session, AsyncSession):  # inside a transactional route: reuse its session
         return await sessions.principal_for(session, claims)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from svckit.db import Database
 from svckit.errors import install_error_handlers
@@ -43,6 +45,18 @@ def tune_gc() -> None:
     """Set the process's collector thresholds for a service (idempotent)."""
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+# The environment variables by which OpenTelemetry is set up for a process (its SDK reads them).
+OTEL_SWITCHES = ("OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER")
+
+
+def telemetry() -> TelemetryConfig:
+    """FastAPI's OpenTelemetry spans and metrics, on when the process is set up for OpenTelemetry.
+    Off otherwise, decided once: FastAPI would ask the global providers on every request whether
+    anyone had configured them (our own metrics are Prometheus, `svckit.metrics`)."""
+    on = any(os.environ.get(name) for name in OTEL_SWITCHES)
+    return {"tracing": on, "metrics": on, "logs": on}
 
 
 def create_service_app(
@@ -78,7 +92,7 @@ def create_service_app(
     # A service's description is served to internal callers only (the gateway merges it into the
     # public document and serves the interactive docs), like everything else but its probes.
     app = FastAPI(title=f"{service} service", description=description, version=version, lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None, telemetry=telemetry())
     install_error_handlers(app)
     install_problem_openapi(app)
     install_idempotency(app)
