@@ -116,11 +116,13 @@ async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]
         await upstream.aclose()
 
 
-async def _send(client: httpx.AsyncClient, request: httpx.Request, total: float) -> httpx.Response:
+async def _send(transport: httpx.AsyncBaseTransport, request: httpx.Request, total: float) -> httpx.Response:
     async with asyncio.timeout(total):  # httpx has per-phase timeouts only; this bounds the whole call
         for attempt in range(CONNECT_RETRIES + 1):
             try:
-                return await client.send(request, stream=True)
+                # Straight to the pool, past the client's cookie jar (a cookie one service set must never
+                # ride along on another person's call), its redirect and auth handling (none apply).
+                return await transport.handle_async_request(request)
             except httpx.ConnectError:
                 # Nothing reached the service, so even a POST is safe to try once more.
                 if attempt == CONNECT_RETRIES:
@@ -175,11 +177,12 @@ async def send_to_service(
     if content_length is not None:
         headers["content-length"] = str(content_length)
     # Each phase (a read, a write) may take as long as the whole call: the partner's long calls need it.
-    outgoing = client.build_request(request.method, url, headers=headers, content=content,
-                                    timeout=httpx.Timeout(total_timeout, connect=client.timeout.connect))
+    timeout = httpx.Timeout(total_timeout, connect=client.timeout.connect)
+    outgoing = httpx.Request(request.method, url, headers=headers, content=content,
+                             extensions={"timeout": timeout.as_dict()})
     started = time.perf_counter()
     try:
-        upstream = await _send(client, outgoing, total_timeout)
+        upstream = await _send(upstreams.transport(service), outgoing, total_timeout)
     except (httpx.TimeoutException, TimeoutError):
         log.warning("upstream %s timed out", service, extra={"upstream": service})
         raise GatewayTimeout(f"the {service} service did not answer in time", code="service_timeout",

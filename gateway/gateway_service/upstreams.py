@@ -22,10 +22,10 @@ class Upstreams:
         self.urls = dict(urls)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
                               keepalive_expiry=CALLER_KEEPALIVE_SECONDS)
+        self.transports = {name: transports.get(name) or _pool_transport(pool, limits) for name in urls}
         self.clients = {
             # No redirects are followed: a service's redirect goes back to the client, rewritten.
-            name: httpx.AsyncClient(timeout=timeout, limits=limits,
-                                    transport=transports.get(name) or _pool_transport(pool, limits),
+            name: httpx.AsyncClient(timeout=timeout, limits=limits, transport=self.transports[name],
                                     follow_redirects=False)
             for name in urls
         }
@@ -43,6 +43,11 @@ class Upstreams:
                 service=service,
             ) from None
 
+    def transport(self, service: str) -> httpx.AsyncBaseTransport:
+        """The service's connection pool itself, shared with its client (which closes it)."""
+        self.client(service)
+        return self.transports[service]
+
     def url(self, service: str, raw_path: bytes) -> httpx.URL:
         """Absolute upstream URL. Built by replacing the path, so a path like `//host` cannot change the host."""
         self.client(service)
@@ -54,10 +59,10 @@ class Upstreams:
             await client.aclose()
 
 
-def _pool_transport(pool: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
-    """None: httpx's own pool. "aiohttp": the same httpx API over aiohttp's connection pool."""
+def _pool_transport(pool: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """"httpx": httpx's own pool. "aiohttp": the same httpx API over aiohttp's connection pool."""
     if pool != "aiohttp":
-        return None
+        return httpx.AsyncHTTPTransport(limits=limits)
     from aiohttp import ClientConnectorError
     from httpx_aiohttp import AiohttpTransport
 

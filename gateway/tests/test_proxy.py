@@ -120,6 +120,28 @@ async def test_method_path_query_body_and_safe_headers_are_forwarded(
     assert response.headers["location"] == "/api/v1/ledger/v1/next"
 
 
+async def test_a_cookie_a_service_sets_never_rides_along_on_a_later_call(
+    start_gateway: GatewayFactory, service_transports: dict[str, httpx.AsyncBaseTransport], make_user: UserFactory,
+    login: Login,
+) -> None:
+    # The gateway's pools are shared by everyone: a cookie kept by them would reach other people's calls.
+    received: list[str | None] = []
+    service = FastAPI()
+
+    @service.get("/{path:path}")
+    async def set_cookie(request: Request) -> JSONResponse:
+        received.append(request.headers.get("cookie"))
+        return JSONResponse({}, headers={"Set-Cookie": "who=first-caller; Path=/"})
+
+    async with start_gateway(transports={**service_transports, "ledger": httpx.ASGITransport(app=service)}) as gateway:
+        for _ in range(2):
+            account = await make_user()
+            response = await gateway.get("/api/v1/ledger/v1/anything", headers=bearer(await login(gateway, account)))
+            assert response.status_code == 200
+            assert response.headers["set-cookie"] == "who=first-caller; Path=/"  # relayed to its own caller
+    assert received == [None, None]
+
+
 @pytest.mark.parametrize("path", ["/api/v1/org/internal/feed", "/api/v1/org/v1/../internal/feed",
                                   "/api/v1/org/v1//caller", "/api/v1/org/%2E%2E/internal/feed"])
 async def test_private_and_tricky_paths_are_not_forwarded(
