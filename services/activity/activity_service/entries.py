@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activity_service import rules
@@ -171,7 +170,7 @@ class Tally:
 
 # Everything judging a batch needs that does not depend on its items, in one round trip: the writer
 # as the organisation stands today, the kinds of activity, and the entry window in force.
-_WRITER = text(
+WRITER = text(
     "SELECT a.institution_id, a.team_id, a.status,"
     " (SELECT jsonb_object_agg(k.code, jsonb_build_array(k.role, k.is_visit, k.about_member))"
     "    FROM activity.activity_kind k) AS kinds,"
@@ -189,7 +188,7 @@ class Writer:
 async def context(session: AsyncSession, agent_id: int, items: Sequence[EntryInput],
                   now: datetime) -> tuple[Writer, Context]:
     today = business_date(now)
-    row = (await session.execute(_WRITER, {"agent_id": agent_id, "today": today})).one_or_none()
+    row = (await session.execute(WRITER, {"agent_id": agent_id, "today": today})).one_or_none()
     if row is None:
         raise Unprocessable(f"agent {agent_id} is not known to the organisation", code="agent_not_found",
                             field="agent_id")
@@ -281,6 +280,13 @@ async def _existing(session: AsyncSession, agent_id: int, ids: list[UUID]) -> di
 
 
 ENTRY_COLUMNS = [c for c in Entry.__table__.columns]
+_INSERTED = ("agent_id", "id", "kind", "occurred_at", "day", "customer_id", "member_agent_id", "outcome", "notes",
+             "withdrawn", "institution_id", "team_id")
+# One entry, answered with its stored row: a constant statement (nothing for SQLAlchemy to build per call).
+INSERT_ONE = text(
+    f"INSERT INTO activity.entry ({', '.join(_INSERTED)})"  # noqa: S608 - constant column names; values are bound
+    f" VALUES ({', '.join(':' + name for name in _INSERTED)})"
+    f" ON CONFLICT (agent_id, id) DO NOTHING RETURNING {', '.join(c.name for c in ENTRY_COLUMNS)}")
 
 
 # A batch in one statement whatever its size: one array per column, unnested by the server.
@@ -301,11 +307,11 @@ async def _insert(session: AsyncSession, agent_id: int, writer: Writer,
     """Insert the entries whose id is free; returns the stored rows of those inserted."""
     if len(items) == 1:  # a single entry is answered with its stored row
         i = items[0]
-        statement = insert(Entry).on_conflict_do_nothing(index_elements=[Entry.agent_id, Entry.id]).values(
-            agent_id=agent_id, id=i.id, kind=i.kind, occurred_at=i.occurred_at, day=i.day, customer_id=i.customer_id,
-            member_agent_id=i.member_agent_id, outcome=i.outcome, notes=i.notes, withdrawn=i.withdrawn,
-            institution_id=writer.institution_id, team_id=writer.team_id)
-        result = await session.execute(statement.returning(*ENTRY_COLUMNS))
+        result = await session.execute(INSERT_ONE, {
+            "agent_id": agent_id, "id": i.id, "kind": i.kind, "occurred_at": i.occurred_at, "day": i.day,
+            "customer_id": i.customer_id, "member_agent_id": i.member_agent_id, "outcome": i.outcome,
+            "notes": i.notes, "withdrawn": i.withdrawn, "institution_id": writer.institution_id,
+            "team_id": writer.team_id})
         return {r["id"]: dict(r) for r in result.mappings()}
     # A batch is answered with statuses only: what was inserted, and on which day it counts.
     inserted = (await session.execute(_INSERT_BATCH, {
@@ -330,7 +336,7 @@ async def _update(session: AsyncSession, agent_id: int, item: EntryInput) -> dic
 # A negative change only ever meets a day that exists (the entry it takes back was counted there), so the
 # row a first insert proposes holds the positive part alone and the CHECK on visits holds throughout.
 # The day's new numbers go on the change feed in the same statement (performance counts them for KPI).
-_ADD_DAY = text(
+ADD_DAY = text(
     "WITH d AS ("
     " INSERT INTO activity.activity_day AS d (agent_id, day, institution_id, team_id, counts, visits)"
     " VALUES (:agent_id, :day, :institution_id, :team_id, :first_counts, greatest(:visits, 0))"
@@ -350,7 +356,7 @@ async def record_days(session: AsyncSession, agent_id: int, institution_id: int,
     """Apply a tally to the agent's days and announce each day's new numbers (for performance's KPI)."""
     request_id = current_request_id()
     for day, counts, visits in tally.rows():
-        await session.execute(_ADD_DAY, {
+        await session.execute(ADD_DAY, {
             "agent_id": agent_id, "day": day, "institution_id": institution_id, "team_id": team_id,
             "counts": counts, "visits": visits, "first_counts": {k: n for k, n in counts.items() if n > 0},
             "request_id": request_id})

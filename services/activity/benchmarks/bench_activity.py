@@ -31,6 +31,7 @@ import os
 import random
 import secrets
 import statistics
+import time
 import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -39,8 +40,10 @@ from typing import Any
 
 import asyncpg
 import httpx
+from sqlalchemy import TextClause
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
-from activity_service import workdays
+from activity_service import entries, workdays
 from gateway_service import accounts
 from gateway_service.models import SCHEMA as GATEWAY_SCHEMA
 from gateway_service.roles import Role
@@ -66,6 +69,7 @@ GATEWAY_WORKERS = int(os.environ.get("BENCH_ACTIVITY_GATEWAY_WORKERS", "2"))
 REPEATS = int(os.environ.get("BENCH_ACTIVITY_REPEATS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ACTIVITY_ONLY", "").split(","))) or {"single", "sync", "compliance"}
 SEQUENTIAL = 400
+RAW_CONNECTIONS = 20  # as ACTIVITY_DB_POOL_SIZE below
 GATEWAY_ENTRIES = "/api/v1/activity/v1/entries"
 
 AGENT_KINDS = ["phone_appointment", "interview", "closing_visit", "new_customer_visit", "recruiting_visit",
@@ -189,6 +193,55 @@ def single_requests(rng: random.Random, tokens: Sequence[str], n: int, path: str
             for i in range(n)]
 
 
+def positional(statement: TextClause) -> tuple[str, list[str]]:
+    """The service's own SQL as asyncpg takes it: $n placeholders, and the names they stand for."""
+    compiled = statement.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+    return compiled.string, list(compiled.positiontup or ())
+
+
+async def raw_entries(dsn: str, rng: random.Random, agents: Sequence[int], n: int) -> Run:
+    """The database's ceiling for single entries: what activity does for one (the writer with the kinds
+    and the entry window, the insert, the day's numbers with their event) as the same statements over
+    bare asyncpg in one transaction each, committed durably, with no HTTP, no validation and no
+    framework: CONCURRENCY clients over as many connections as one activity worker pools."""
+    writer_sql, writer_names = positional(entries.WRITER)
+    insert_sql, insert_names = positional(entries.INSERT_ONE)
+    day_sql, day_names = positional(entries.ADD_DAY)
+    now = utcnow()
+    work = [(agents[i % len(agents)], entry(rng, now, spread_minutes=600)) for i in range(n)]
+    pool = await asyncpg.create_pool(dsn, min_size=RAW_CONNECTIONS, max_size=RAW_CONNECTIONS)
+    latencies = [0.0] * n
+    cursor = iter(range(n))
+
+    async def worker() -> None:
+        for k in cursor:
+            agent, item = work[k]
+            started = time.perf_counter()
+            occurred = datetime.fromisoformat(item["occurred_at"])
+            async with pool.acquire() as conn, conn.transaction():
+                values: dict[str, Any] = {"agent_id": agent, "today": business_date(utcnow())}
+                writer = await conn.fetchrow(writer_sql, *[values[name] for name in writer_names])
+                values = {"agent_id": agent, "id": uuid.UUID(item["id"]), "kind": item["kind"],
+                          "occurred_at": occurred, "day": business_date(occurred), "customer_id": None,
+                          "member_agent_id": None, "outcome": item["outcome"], "notes": item["notes"],
+                          "withdrawn": False, "institution_id": writer["institution_id"],
+                          "team_id": writer["team_id"]}
+                await conn.fetchrow(insert_sql, *[values[name] for name in insert_names])
+                counts = json.dumps({item["kind"]: 1})
+                values.update(counts=counts, first_counts=counts, request_id=None,
+                              visits=int(json.loads(writer["kinds"])[item["kind"]][1]))
+                await conn.execute(day_sql, *[values[name] for name in day_names])
+            latencies[k] = time.perf_counter() - started
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        seconds = time.perf_counter() - started
+    finally:
+        await pool.close()
+    return Run(seconds, latencies, [])
+
+
 def sync_requests(rng: random.Random, tokens: Sequence[str], n: int) -> list[bytes]:
     now = utcnow()
     return [http_request("POST", "/api/v1/activity/v1/entries/sync", tokens[i % len(tokens)], {
@@ -263,6 +316,9 @@ async def run(ctx: BenchContext) -> list[Figure]:
                     check(result, {201}, name)
                     accepted += SINGLE if name != "echo" else 0
                     keep(name, result)
+                keep("raw", await in_thread(lambda: raw_entries(
+                    libpq_dsn(ctx.db.dsn("activity")), rng, [agent for agent, _, _, _ in hired], SINGLE)))
+                accepted += SINGLE
             sequential: dict[str, list[float]] = {"direct": [], "gateway": []}
             for _ in range(REPEATS):
                 for name, port, path, tokens in (("direct", activity_port, "/v1/entries", internal),
@@ -274,9 +330,10 @@ async def run(ctx: BenchContext) -> list[Figure]:
                     sequential[name].append(statistics.median(result.latencies) * 1000)
 
             direct, gateway, echo = best["direct"], best["gateway"], best["echo"]
-            other = best["other"]
+            other, raw = best["other"], best["raw"]
             notes.append(f"gateway over the {default_pool} pool {gateway.rate:.0f}/s p99 {gateway.p(99):.1f} ms, over "
                          f"the {other_pool} pool {other.rate:.0f}/s p99 {other.p(99):.1f} ms")
+            notes.append(f"bare SQL {raw.rate:.0f}/s p50 {raw.p(50):.1f} p99 {raw.p(99):.1f} ms")
             notes.append(f"echo {echo.rate:.0f}/s p99 {echo.p(99):.1f} ms; direct {direct.rate:.0f}/s p50 "
                          f"{direct.p(50):.1f} p99 {direct.p(99):.1f} ms; gateway p50 {gateway.p(50):.1f} ms; one at a "
                          f"time direct {min(sequential['direct']):.2f} ms, gateway {min(sequential['gateway']):.2f} ms")
@@ -286,6 +343,8 @@ async def run(ctx: BenchContext) -> list[Figure]:
                 Figure("echo_per_s", echo.rate, "/s"),
                 Figure("single_ratio_to_echo", gateway.rate / echo.rate, "x"),
                 Figure("direct_single_per_s", direct.rate, "/s"),
+                Figure("raw_sql_single_per_s", raw.rate, "/s"),
+                Figure("raw_sql_ratio_to_echo", raw.rate / echo.rate, "x"),
                 Figure("gateway_throughput_ratio", gateway.rate / direct.rate, "x"),
                 Figure("gateway_added_p50_ms", min(sequential["gateway"]) - min(sequential["direct"]), "ms"),
                 Figure(f"gateway_{other_pool}_pool_single_per_s", other.rate, "/s"),
