@@ -20,6 +20,7 @@ class Upstreams:
         if unknown:
             raise ValueError(f"transports given for unknown services: {sorted(unknown)}")
         self.urls = dict(urls)
+        self._bases = {name: httpx.URL(url) for name, url in urls.items()}  # parsed once
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
                               keepalive_expiry=CALLER_KEEPALIVE_SECONDS)
         self.transports = {name: transports.get(name) or _pool_transport(pool, limits) for name in urls}
@@ -51,7 +52,7 @@ class Upstreams:
     def url(self, service: str, raw_path: bytes) -> httpx.URL:
         """Absolute upstream URL. Built by replacing the path, so a path like `//host` cannot change the host."""
         self.client(service)
-        base = httpx.URL(self.urls[service])
+        base = self._bases[service]
         return base.copy_with(raw_path=base.raw_path.rstrip(b"/") + raw_path)
 
     async def aclose(self) -> None:
