@@ -27,7 +27,7 @@ from gateway_service.settings import GatewaySettings
 from gateway_service.state import GatewayState
 from gateway_service.tokens import VerifiedTokens
 from gateway_service.upstreams import Upstreams
-from svckit.app import telemetry
+from svckit.app import telemetry, tune_gc
 from svckit.db import Database, libpq_dsn
 from svckit.errors import install_error_handlers
 from svckit.kit import ServiceKit
@@ -58,6 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("gateway", settings.log_level)
+        tune_gc()  # as every service: it holds sessions and tokens in memory, and allocates on every call
         db = database or Database.connect(
             settings.database_url, schema=SCHEMA, pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow, statement_timeout_ms=settings.db_statement_timeout_ms,
