@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 import struct
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from gateway_service.testing import GatewayFactory, Login, UserFactory, assert_problem, bearer, closed_port
 from svckit.internal_auth import verify_internal_token
+from svckit.testing.metrics import sample
 
 CALLER = "/api/v1/org/v1/caller"
 
@@ -118,6 +120,23 @@ async def test_method_path_query_body_and_safe_headers_are_forwarded(
     assert response.headers["etag"] == '"v7"'
     assert "keep-alive" not in response.headers
     assert response.headers["location"] == "/api/v1/ledger/v1/next"
+
+
+async def test_a_forwarded_call_is_timed_by_its_route_template(
+    start_gateway: GatewayFactory, make_user: UserFactory, login: Login,
+) -> None:
+    scrape_token = secrets.token_urlsafe(32)
+    scrape = {"Authorization": f"Bearer {scrape_token}"}
+    labels = {"method": "GET", "route": "/api/v1/org/{path:path}", "status": "2xx"}
+    async with start_gateway(metrics_token=scrape_token) as gateway:
+        before = sample((await gateway.get("/metrics", headers=scrape)).text,
+                        "http_request_duration_seconds_count", **labels) or 0
+        headers = bearer(await login(gateway, await make_user()))
+        for _ in range(3):
+            assert (await gateway.get(f"{CALLER}?n=1", headers=headers)).status_code == 200
+        after = sample((await gateway.get("/metrics", headers=scrape)).text, "http_request_duration_seconds_count",
+                       **labels)
+    assert after == before + 3
 
 
 async def test_a_cookie_a_service_sets_never_rides_along_on_a_later_call(

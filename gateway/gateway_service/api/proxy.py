@@ -19,14 +19,16 @@ from gateway_service.proxy import PROXY_METHODS, forward
 from gateway_service.state import gateway_of
 from svckit.errors import NotFound
 from svckit.kit import kit_of
+from svckit.metrics import name_route
 
 # First path segments under /api/v1/ that the gateway serves itself.
 OWN_PREFIXES = frozenset({"auth", "home", "partner"})
 
 
-def _forwarder(service: str) -> Callable[[Request], Awaitable[Response]]:
+def _forwarder(service: str, template: str) -> Callable[[Request], Awaitable[Response]]:
     async def forward_to_service(request: Request) -> Response:
         """Forward the call to the service on behalf of the logged-in user."""
+        name_route(request.scope, template)
         path: str = request.path_params["path"]
         principal = await principal_of(request, bearer_token(request))
         if partner_api.is_partner_path(service, path):  # the bank's API is for the bank only
@@ -65,8 +67,9 @@ def proxy_router(services: Iterable[str]) -> APIRouter:
     for service in services:
         if service in OWN_PREFIXES:
             raise ValueError(f"a service may not be named {service!r}: the gateway serves that path itself")
-        router.add_route(f"/api/v1/{service}/{{path:path}}", _forwarder(service), methods=PROXY_METHODS,
-                         include_in_schema=False, name=f"proxy_{service}")
+        template = f"/api/v1/{service}/{{path:path}}"
+        router.add_route(template, _forwarder(service, template), methods=PROXY_METHODS, include_in_schema=False,
+                         name=f"proxy_{service}")
     return router
 
 

@@ -59,6 +59,14 @@ LONG_TASK_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 60
 # A method outside these is counted as "other": a client cannot mint new series with made-up verbs.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "unmatched"
+# Where a route that FastAPI does not mark in the scope (a plain Starlette route) names its template.
+ROUTE_TEMPLATE_KEY = "svckit.route_template"
+
+
+def name_route(scope: Scope, template: str) -> None:
+    """Label the request by `template` in the metrics (FastAPI's own routes need not: the router
+    leaves them in the scope)."""
+    scope[ROUTE_TEMPLATE_KEY] = template
 
 REQUEST_DURATION = Histogram(
     "http_request_duration_seconds", "Time from a request's arrival to its last response byte",
@@ -113,7 +121,7 @@ class MetricsMiddleware:
         finally:
             IN_FLIGHT.dec()
             # The router leaves the matched route in the scope; its template bounds the series.
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
+            route = scope.get(ROUTE_TEMPLATE_KEY) or getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
             key = (method, route, f"{status // 100}xx")
             child = self._children.get(key)
