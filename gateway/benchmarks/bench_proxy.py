@@ -1,23 +1,21 @@
-"""The gateway's cost, over real sockets to real uvicorn processes.
+"""The gateway's cost, over real sockets to real uvicorn processes (`make bench BENCH=gateway`).
 
 Baselines, in the same run: the org service's bare /healthz (what the framework and the load
 client cost), and the same authenticated read sent straight to the org service with an internal
-token. Through the gateway a call adds access-token and session checks, a fresh internal token
-and a second network hop.
+token. Through the gateway a call adds the access token's and the session's checks, a fresh
+internal token and a second network hop. The load comes from `svckit.ops.loadgen` (keep-alive
+HTTP/1.1 over asyncio streams on uvloop, requests prepared as bytes): httpx's pool is slower than
+the services (encode/httpx#3215). Every figure is the best of REPEATS, run interleaved; the
+medians one request at a time give the latency the gateway adds.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from datetime import timedelta
 
 import httpx
@@ -28,113 +26,75 @@ from gateway_service.roles import Role
 from svckit.db import Database
 from svckit.internal_auth import mint_internal_token
 from svckit.ops.bench import BenchContext, Figure
-from svckit.ops.services import answers_ok
+from svckit.ops.loadgen import Run, drive, http_request, in_thread, serve
 
-REQUESTS, CONCURRENCY, LOGINS, REPEATS = 1_000, 16, 20, 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+REQUESTS = int(os.environ.get("BENCH_GATEWAY_REQUESTS", "6000"))
+CONCURRENCY = int(os.environ.get("BENCH_GATEWAY_CONCURRENCY", "32"))
+WORKERS = int(os.environ.get("BENCH_GATEWAY_WORKERS", "2"))
+SEQUENTIAL, LOGINS, REPEATS = 400, 20, 3
+CALLER = "/v1/caller"
 
 
-@contextmanager
-def _processes(ctx: BenchContext, org_port: int, gateway_port: int, jwt_secret: str) -> Iterator[None]:
-    base = {**os.environ, "INTERNAL_TOKEN_SECRET": ctx.internal_secret, "ORG_LOG_LEVEL": "WARNING",
-            "GATEWAY_LOG_LEVEL": "WARNING"}
-    specs = [
-        ("org_service.app:create_app", org_port, {"ORG_DATABASE_URL": ctx.db.dsn("org")}),
-        ("gateway_service.app:create_app", gateway_port, {
-            "GATEWAY_DATABASE_URL": ctx.db.dsn("gateway"), "GATEWAY_JWT_SECRET": jwt_secret,
-            "GATEWAY_PARTNER_MASTER_KEY": secrets.token_urlsafe(48),
-            "GATEWAY_ORG_URL": f"http://127.0.0.1:{org_port}"}),
-    ]
-    procs = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-            [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--no-access-log",
-             "--log-level", "warning"], env={**base, **extra}, cwd=ctx.root)
-        for app, port, extra in specs
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        with httpx.Client(timeout=2.0) as probe:
-            for port in (org_port, gateway_port):
-                while not answers_ok(probe, f"http://127.0.0.1:{port}/readyz"):
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"process on port {port} not ready")
-                    time.sleep(0.2)
-        yield
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=15)
-
-
-async def _load(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    queue = iter(range(REQUESTS))
-
-    async def worker() -> None:
-        for _ in queue:
-            started = time.perf_counter()
-            response = await client.get(url, headers=headers)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:200]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return time.perf_counter() - started, latencies
-
-
-def _pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] * 1000
+def _check(run: Run, what: str) -> None:
+    bad = {status for status, _ in run.answers if status != 200}
+    if bad:
+        sample = next(body for status, body in run.answers if status != 200)
+        raise RuntimeError(f"{what} answered {sorted(bad)}: {sample[:300]!r}")
 
 
 async def run(ctx: BenchContext) -> list[Figure]:
-    jwt_secret = secrets.token_urlsafe(48)
     password = secrets.token_urlsafe(16)
     db = Database.connect(ctx.db.dsn("gateway"), schema=SCHEMA)
     async with db.sessionmaker.begin() as session:
         await accounts.create_user(session, username="bench-agent", password=password, roles=[Role.AGENT])
     await db.dispose()
 
-    org_port, gateway_port = _free_port(), _free_port()
-    with _processes(ctx, org_port, gateway_port, jwt_secret):
-        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-            gateway = f"http://127.0.0.1:{gateway_port}"
-            login_times = []
+    base = {"INTERNAL_TOKEN_SECRET": ctx.internal_secret, "ORG_LOG_LEVEL": "WARNING", "GATEWAY_LOG_LEVEL": "WARNING"}
+    with ExitStack() as stack:
+        org_port, _ = stack.enter_context(serve("org_service.app:create_app", {
+            **base, "ORG_DATABASE_URL": ctx.db.dsn("org")}, root=ctx.root, workers=WORKERS, name="org"))
+        gateway_port, _ = stack.enter_context(serve("gateway_service.app:create_app", {
+            **base, "GATEWAY_DATABASE_URL": ctx.db.dsn("gateway"), "GATEWAY_JWT_SECRET": secrets.token_urlsafe(48),
+            "GATEWAY_PARTNER_MASTER_KEY": secrets.token_urlsafe(48), "GATEWAY_ORG_URL": f"http://127.0.0.1:{org_port}",
+            "GATEWAY_ADMIN_PASSWORD": ""}, root=ctx.root, workers=WORKERS, name="gateway"))
+        login_times = []
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}", timeout=30) as client:
             for _ in range(LOGINS):
                 started = time.perf_counter()
-                answer = await client.post(f"{gateway}/api/v1/auth/login",
-                                           json={"username": "bench-agent", "password": password})
+                answer = await client.post("/api/v1/auth/login", json={"username": "bench-agent", "password": password})
                 login_times.append(time.perf_counter() - started)
-            access = answer.json()["access_token"]
-
-            internal = mint_internal_token(ctx.internal_secret, caller_service="gateway", audience="org",
-                                           user_id="bench", roles={"agent"}, ttl=timedelta(hours=1))
-            urls = {
-                "bare": (f"http://127.0.0.1:{org_port}/healthz", {}),
-                "direct": (f"http://127.0.0.1:{org_port}/v1/caller", {"Authorization": f"Bearer {internal}"}),
-                "proxied": (f"{gateway}/api/v1/org/v1/caller", {"Authorization": f"Bearer {access}"}),
-            }
-            best: dict[str, tuple[float, list[float]]] = {}
-            for _ in range(REPEATS):  # interleaved, fastest run of each kept
-                for name, (url, headers) in urls.items():
-                    seconds, latencies = await _load(client, url, headers)
-                    if name not in best or seconds < best[name][0]:
-                        best[name] = (seconds, latencies)
-    (bare_s, _), (direct_s, direct), (proxied_s, proxied) = best["bare"], best["direct"], best["proxied"]
+        access = answer.json()["access_token"]
+        internal = mint_internal_token(ctx.internal_secret, caller_service="gateway", audience="org",
+                                       user_id="bench", roles={"agent"}, ttl=timedelta(hours=1))
+        calls = {
+            "bare": (org_port, http_request("GET", "/healthz", None)),
+            "direct": (org_port, http_request("GET", CALLER, internal)),
+            "proxied": (gateway_port, http_request("GET", f"/api/v1/org{CALLER}", access)),
+        }
+        for name, (port, request) in calls.items():  # connections, caches and statements warm
+            _check(await in_thread(lambda p=port, r=request: drive(p, [r] * 500, CONCURRENCY)), name)  # type: ignore[misc]
+        best: dict[str, Run] = {}
+        one_at_a_time: dict[str, list[float]] = {"direct": [], "proxied": []}
+        for _ in range(REPEATS):  # interleaved, the fastest run of each kept
+            for name, (port, request) in calls.items():
+                result = await in_thread(lambda p=port, r=request: drive(p, [r] * REQUESTS, CONCURRENCY))  # type: ignore[misc]
+                _check(result, name)
+                if name not in best or result.rate > best[name].rate:
+                    best[name] = result
+            for name in one_at_a_time:
+                port, request = calls[name]
+                result = await in_thread(lambda p=port, r=request: drive(p, [r] * SEQUENTIAL, 1))  # type: ignore[misc]
+                _check(result, f"{name} one at a time")
+                one_at_a_time[name].append(statistics.median(result.latencies) * 1000)
+    bare, direct, proxied = best["bare"], best["direct"], best["proxied"]
     return [
-        Figure("bare_healthz_requests_per_s", REQUESTS / bare_s, "1/s"),
-        Figure("direct_requests_per_s", REQUESTS / direct_s, "1/s"),
-        Figure("proxied_requests_per_s", REQUESTS / proxied_s, "1/s"),
-        Figure("proxied_vs_direct_ratio", direct_s / proxied_s, "x"),
-        Figure("direct_p50_ms", _pct(direct, 50), "ms"),
-        Figure("proxied_p50_ms", _pct(proxied, 50), "ms"),
-        Figure("proxied_p99_ms", _pct(proxied, 99), "ms"),
+        Figure("bare_healthz_requests_per_s", bare.rate, "1/s"),
+        Figure("direct_requests_per_s", direct.rate, "1/s"),
+        Figure("proxied_requests_per_s", proxied.rate, "1/s"),
+        Figure("proxied_vs_direct_ratio", proxied.rate / direct.rate, "x"),
+        Figure("direct_p50_ms", direct.p(50), "ms"),
+        Figure("proxied_p50_ms", proxied.p(50), "ms"),
+        Figure("proxied_p99_ms", proxied.p(99), "ms"),
+        Figure("added_p50_ms_one_at_a_time", min(one_at_a_time["proxied"]) - min(one_at_a_time["direct"]), "ms"),
         Figure("login_p50_ms", statistics.median(login_times) * 1000, "ms"),
     ]
