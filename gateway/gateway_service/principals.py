@@ -31,7 +31,7 @@ PrincipalKey = tuple[uuid.UUID, uuid.UUID]  # (session, user)
 
 
 class PrincipalCache:
-    def __init__(self, ttl_seconds: float, max_entries: int = 100_000) -> None:
+    def __init__(self, ttl_seconds: float, max_entries: int = 20_000) -> None:
         self.ttl, self.max_entries = ttl_seconds, max_entries
         self._entries: OrderedDict[PrincipalKey, tuple[float, Principal]] = OrderedDict()
         self._sessions_of: dict[uuid.UUID, set[uuid.UUID]] = {}  # user -> sessions held, to forget a user at once

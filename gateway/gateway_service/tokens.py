@@ -65,7 +65,7 @@ class VerifiedTokens:
     same token with every call until it expires; its signature would only verify the same again.
     Expiry is checked on every use, exactly as `verify_access_token` checks it."""
 
-    def __init__(self, secret: str, max_entries: int = 100_000) -> None:
+    def __init__(self, secret: str, max_entries: int = 20_000) -> None:
         self.secret, self.max_entries = secret, max_entries
         self._known: OrderedDict[str, AccessClaims] = OrderedDict()
 
