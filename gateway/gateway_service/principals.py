@@ -106,6 +106,8 @@ async def listen_forever(dsn: str, cache: PrincipalCache, *, ping_seconds: float
             log.warning("the principal listener's connection closed; reconnecting")
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("the principal listener is not connected: %s", error)
+        except Exception:  # whatever it was, the memory is off meanwhile (`_listen`), and we try again
+            log.exception("the principal listener failed")
         await asyncio.sleep(retry_seconds)
 
 
