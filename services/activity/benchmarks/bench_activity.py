@@ -31,7 +31,6 @@ import os
 import random
 import secrets
 import statistics
-import time
 import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -51,7 +50,7 @@ from gateway_service.settings import GatewaySettings
 from svckit.db import Database, libpq_dsn
 from svckit.internal_auth import mint_internal_token
 from svckit.ops.bench import BenchContext, Figure
-from svckit.ops.loadgen import Run, drive, http_request, in_thread, serve
+from svckit.ops.loadgen import Run, drive, drive_sql, http_request, in_thread, serve
 from svckit.scope import DataScope
 from svckit.testing.asgi import internal_headers
 from svckit.testing.org import company, hire
@@ -209,37 +208,22 @@ async def raw_entries(dsn: str, rng: random.Random, agents: Sequence[int], n: in
     day_sql, day_names = positional(entries.ADD_DAY)
     now = utcnow()
     work = [(agents[i % len(agents)], entry(rng, now, spread_minutes=600)) for i in range(n)]
-    pool = await asyncpg.create_pool(dsn, min_size=RAW_CONNECTIONS, max_size=RAW_CONNECTIONS)
-    latencies = [0.0] * n
-    cursor = iter(range(n))
+    async def one(conn: asyncpg.Connection, k: int) -> None:
+        agent, item = work[k]
+        occurred = datetime.fromisoformat(item["occurred_at"])
+        values: dict[str, Any] = {"agent_id": agent, "today": business_date(utcnow())}
+        writer = await conn.fetchrow(writer_sql, *[values[name] for name in writer_names])
+        values = {"agent_id": agent, "id": uuid.UUID(item["id"]), "kind": item["kind"], "occurred_at": occurred,
+                  "day": business_date(occurred), "customer_id": None, "member_agent_id": None,
+                  "outcome": item["outcome"], "notes": item["notes"], "withdrawn": False,
+                  "institution_id": writer["institution_id"], "team_id": writer["team_id"]}
+        await conn.fetchrow(insert_sql, *[values[name] for name in insert_names])
+        counts = json.dumps({item["kind"]: 1})
+        values.update(counts=counts, first_counts=counts, request_id=None,
+                      visits=int(json.loads(writer["kinds"])[item["kind"]][1]))
+        await conn.execute(day_sql, *[values[name] for name in day_names])
 
-    async def worker() -> None:
-        for k in cursor:
-            agent, item = work[k]
-            started = time.perf_counter()
-            occurred = datetime.fromisoformat(item["occurred_at"])
-            async with pool.acquire() as conn, conn.transaction():
-                values: dict[str, Any] = {"agent_id": agent, "today": business_date(utcnow())}
-                writer = await conn.fetchrow(writer_sql, *[values[name] for name in writer_names])
-                values = {"agent_id": agent, "id": uuid.UUID(item["id"]), "kind": item["kind"],
-                          "occurred_at": occurred, "day": business_date(occurred), "customer_id": None,
-                          "member_agent_id": None, "outcome": item["outcome"], "notes": item["notes"],
-                          "withdrawn": False, "institution_id": writer["institution_id"],
-                          "team_id": writer["team_id"]}
-                await conn.fetchrow(insert_sql, *[values[name] for name in insert_names])
-                counts = json.dumps({item["kind"]: 1})
-                values.update(counts=counts, first_counts=counts, request_id=None,
-                              visits=int(json.loads(writer["kinds"])[item["kind"]][1]))
-                await conn.execute(day_sql, *[values[name] for name in day_names])
-            latencies[k] = time.perf_counter() - started
-
-    try:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        seconds = time.perf_counter() - started
-    finally:
-        await pool.close()
-    return Run(seconds, latencies, [])
+    return await drive_sql(dsn, n, one, concurrency=CONCURRENCY, connections=RAW_CONNECTIONS)
 
 
 def sync_requests(rng: random.Random, tokens: Sequence[str], n: int) -> list[bytes]:

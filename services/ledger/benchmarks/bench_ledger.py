@@ -188,26 +188,11 @@ async def raw_transfers(dsn: str, rng: random.Random, org: Org, n: int, tag: str
         debit, credit, _ = rng.choice(SPREAD)
         agent, _, branch = rng.choice(org.agents)
         work.append((branch, f"raw-{tag}-{i}", debit, credit, Decimal(rng.randint(100, 500_000)) / 100, agent))
-    pool = await asyncpg.create_pool(dsn, min_size=CONCURRENCY, max_size=CONCURRENCY)
-    latencies = [0.0] * n
-    cursor = iter(range(n))
 
-    async def worker() -> None:
-        async with pool.acquire() as conn:
-            for k in cursor:
-                branch, rid, debit, credit, amount, agent = work[k]
-                started = time.perf_counter()
-                async with conn.transaction():
-                    await conn.execute(RAW_TRANSFER, branch, rid, debit, credit, amount, agent)
-                latencies[k] = time.perf_counter() - started
+    async def transfer(conn: asyncpg.Connection, k: int) -> None:
+        await conn.execute(RAW_TRANSFER, *work[k])
 
-    try:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        seconds = time.perf_counter() - started
-    finally:
-        await pool.close()
-    return Run(seconds, latencies, [])
+    return await loadgen.drive_sql(dsn, n, transfer, concurrency=CONCURRENCY, connections=CONCURRENCY)
 
 
 def check_answers(run: Run, status: int) -> None:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+import asyncpg
 import httpx
 import uvloop
 
@@ -140,6 +141,30 @@ async def drive(port: int, requests: Sequence[bytes], concurrency: int) -> Run:
     for c in connections:
         c.close()
     return Run(seconds, latencies, answers)
+
+
+async def drive_sql(dsn: str, n: int, work: Callable[[asyncpg.Connection, int], Awaitable[object]], *,
+                    concurrency: int, connections: int) -> Run:
+    """A bare-SQL baseline: `work(connection, k)` for every k in range(n), each in a transaction of its
+    own, `concurrency` clients at a time over a pool of `connections`; the latency of each."""
+    pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
+    latencies = [0.0] * n
+    cursor = iter(range(n))
+
+    async def client() -> None:
+        for k in cursor:
+            started = time.perf_counter()
+            async with pool.acquire() as connection, connection.transaction():
+                await work(connection, k)
+            latencies[k] = time.perf_counter() - started
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    finally:
+        await pool.close()
+    return Run(seconds, latencies, [])
 
 
 def in_thread(work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
