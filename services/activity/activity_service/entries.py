@@ -291,8 +291,7 @@ INSERT_ONE = text(
 
 # A batch in one statement whatever its size: one array per column, unnested by the server.
 _INSERT_BATCH = text(
-    "INSERT INTO activity.entry (agent_id, id, kind, occurred_at, day, customer_id, member_agent_id, outcome, notes,"
-    " withdrawn, institution_id, team_id)"
+    f"INSERT INTO activity.entry ({', '.join(_INSERTED)})"  # noqa: S608 - constant column names; values are bound
     " SELECT :agent_id, u.id, u.kind, u.occurred_at, u.day, u.customer_id, u.member_agent_id, u.outcome, u.notes,"
     "  u.withdrawn, :institution_id, :team_id"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:times AS timestamptz[]), CAST(:days AS date[]),"
